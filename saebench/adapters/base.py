@@ -1,0 +1,116 @@
+"""What every adapter is, and the file readers they share.
+
+An adapter turns one checkpoint format into a :class:`saebench.sae.Sae`. It is a class with
+two class methods, registered once with :func:`register_adapter` and declared once as an
+entry point in the ``saebench.adapters`` group of its package.
+
+Example:
+    >>> @register_adapter("myformat")
+    ... class MyAdapter(Adapter):
+    ...     description = "my lab's .bin files"
+    ...     @classmethod
+    ...     def detect(cls, path): return (path / "weights.bin").exists()
+    ...     @classmethod
+    ...     def load(cls, location, device="cpu", dtype=None): ...
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor
+
+from saebench.errors import SaebenchError
+from saebench.registry import adapters
+from saebench.sae import Sae
+
+
+class Adapter:
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+
+    @classmethod
+    def detect(cls, path: Path) -> bool:
+        """Whether the files at ``path`` are in this format (cheap: look at names only)."""
+        return False
+
+    @classmethod
+    def load(cls, location: str, device: str = "cpu", dtype: torch.dtype | None = None) -> Sae:
+        """The SAE stored at ``location`` (the part of the URI after ``scheme:``)."""
+        raise NotImplementedError
+
+
+def register_adapter(name: str):
+    """Class decorator: make an adapter loadable as ``name:LOCATION``."""
+    return adapters.decorator(name)
+
+
+# -- readers that turn broken files into one-line errors ------------------------------------
+def existing_path(location: str, adapter: str) -> Path:
+    path = Path(location).expanduser()
+    if not path.exists():
+        raise SaebenchError(f"{location}: no such file or directory (adapter {adapter})")
+    return path
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise SaebenchError(f"{path}: file missing; the checkpoint folder needs it")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SaebenchError(f"{path}: not valid JSON ({exc}); fix or re-export the file") from exc
+    if not isinstance(data, dict):
+        raise SaebenchError(f"{path}: expected a JSON object, found {type(data).__name__}")
+    return data
+
+
+def require_keys(cfg: dict[str, Any], keys: list[str], path: Path) -> None:
+    missing = [key for key in keys if key not in cfg or cfg[key] is None]
+    if missing:
+        raise SaebenchError(f"{path}: missing key(s) {', '.join(missing)}; add them to the file")
+
+
+def read_safetensors(path: Path) -> dict[str, Tensor]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    if not path.is_file():
+        raise SaebenchError(f"{path}: weights file missing")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise SaebenchError(
+            f"{path}: unreadable safetensors file ({exc}); it is truncated or not safetensors, "
+            "download or export it again"
+        ) from exc
+
+
+def read_torch(path: Path) -> Any:
+    """A ``.pt`` file loaded with ``weights_only=True``: pickled code is refused, never run."""
+    if not path.is_file():
+        raise SaebenchError(f"{path}: weights file missing")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise SaebenchError(
+            f"{path}: refused to load: the file holds pickled objects other than tensors, "
+            "which could run code. Re-save it as a plain state dict of tensors "
+            "(torch.save(model.state_dict(), path)) or as safetensors"
+        ) from exc
+    except (RuntimeError, EOFError, OSError) as exc:
+        raise SaebenchError(f"{path}: unreadable torch file ({exc}); it may be truncated") from exc
+
+
+def read_npz(path: Path) -> dict[str, Tensor]:
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key: torch.from_numpy(np.array(data[key])) for key in data.files}
+    except (ValueError, OSError, EOFError) as exc:
+        raise SaebenchError(f"{path}: unreadable npz file ({exc}); download it again") from exc

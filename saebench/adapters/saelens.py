@@ -1,0 +1,186 @@
+"""SAELens checkpoints: a folder with ``cfg.json`` and ``sae_weights.safetensors``.
+
+Both the v6 config layout (LLM fields under ``metadata``) and the pre-6 flat layout are
+read here directly, so loading a local folder does not need sae-lens installed. Hub
+releases (``saelens:RELEASE/SAE_ID``) go through sae-lens when it is installed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from saebench.adapters.base import (
+    Adapter,
+    read_json,
+    read_safetensors,
+    register_adapter,
+    require_keys,
+)
+from saebench.errors import SaebenchError
+from saebench.sae import Sae, SaeMetadata, build_sae
+
+CONFIG = "cfg.json"
+WEIGHTS = "sae_weights.safetensors"
+
+# SAELens architecture strings -> our architecture labels.
+_ARCHITECTURES = {
+    "standard": "standard",
+    "topk": "topk",
+    "jumprelu": "jumprelu",
+    "gated": "gated",
+    "batchtopk": "batchtopk",
+    "matryoshka_batchtopk": "matryoshka",
+    "transcoder": "transcoder",
+    "skip_transcoder": "skip_transcoder",
+    "jumprelu_transcoder": "jumprelu_transcoder",
+    "jumprelu_skip_transcoder": "jumprelu_transcoder",
+}
+_NORMALIZATION = {
+    None: "none",
+    False: "none",
+    "none": "none",
+    "layer_norm": "layer_norm",
+    "constant_norm_rescale": "constant_norm_rescale",
+}
+
+
+@register_adapter("saelens")
+class SaeLensAdapter(Adapter):
+    description = "SAELens folder (cfg.json + sae_weights.safetensors) or hub RELEASE/SAE_ID"
+
+    @classmethod
+    def detect(cls, path: Path) -> bool:
+        return path.is_dir() and (path / CONFIG).exists() and (path / WEIGHTS).exists()
+
+    @classmethod
+    def load(cls, location: str, device: str = "cpu", dtype: torch.dtype | None = None) -> Sae:
+        path = Path(location).expanduser()
+        if path.exists():
+            cfg = read_json(path / CONFIG)
+            tensors = read_safetensors(path / WEIGHTS)
+            return from_config(cfg, tensors, where=str(path), device=device, dtype=dtype)
+        if location.count("/") >= 1 and not location.startswith((".", "/", "~")):
+            return load_release(location, device=device, dtype=dtype)
+        raise SaebenchError(f"{location}: no such folder, and not a RELEASE/SAE_ID hub name")
+
+
+def load_release(location: str, device: str = "cpu", dtype: torch.dtype | None = None) -> Sae:
+    """Download through sae-lens (needs a network and ``pip install saebench[saelens]``)."""
+    release, _, sae_id = location.partition("/")
+    try:
+        from sae_lens import SAE
+    except ImportError as exc:
+        raise SaebenchError(
+            f"saelens:{location} is a hub release; install sae-lens to fetch it "
+            "(pip install 'saebench[saelens]') or pass a local folder"
+        ) from exc
+    try:
+        sae = SAE.from_pretrained(release, sae_id, device="cpu")
+    except Exception as exc:  # network or unknown release: say which
+        raise SaebenchError(f"saelens:{location}: sae-lens could not load it ({exc})") from exc
+    return from_saelens_object(sae, where=f"saelens:{location}", device=device, dtype=dtype)
+
+
+def from_saelens_object(sae: Any, where: str, device="cpu", dtype=None) -> Sae:
+    """Convert a live ``sae_lens.SAE`` into ours, through its config dict and state dict."""
+    cfg = sae.cfg.to_dict()
+    tensors = {name: t.detach().cpu() for name, t in sae.state_dict().items()}
+    return from_config(cfg, tensors, where=where, device=device, dtype=dtype)
+
+
+def from_config(cfg: dict[str, Any], tensors: dict, where: str, device="cpu", dtype=None) -> Sae:
+    """An SAE from a SAELens config dict (v6 or pre-6) and its state dict."""
+    cfg = _flatten_pre6(cfg)
+    config_path = Path(where) / CONFIG
+    require_keys(cfg, ["d_in", "d_sae", "hook_name"], config_path)
+    raw_arch = cfg.get("architecture", "standard")
+    if raw_arch not in _ARCHITECTURES:
+        known = ", ".join(sorted(_ARCHITECTURES))
+        raise SaebenchError(
+            f"{config_path}: unknown architecture {raw_arch!r} (known to the saelens adapter: "
+            f"{known}); load it through a python:module:factory URI"
+        )
+    if cfg.get("rescale_acts_by_decoder_norm"):
+        raise SaebenchError(
+            f"{config_path}: rescale_acts_by_decoder_norm=true is not supported; fold the decoder "
+            "norms into the encoder (sae.fold_W_dec_norm() in sae-lens) and save again"
+        )
+    tensors = dict(tensors)
+    _drop_unit_scaling_factor(tensors, config_path)
+    meta = _metadata(cfg, raw_arch, config_path, where)
+    if raw_arch in ("batchtopk", "matryoshka_batchtopk") and "threshold" not in tensors:
+        raise SaebenchError(
+            f"{where}: a {raw_arch} SAE needs its inference threshold tensor 'threshold'; "
+            "save the inference (JumpReLU) form with sae-lens"
+        )
+    return build_sae(meta, tensors, where=where, device=device, dtype=dtype)
+
+
+def _metadata(cfg: dict[str, Any], raw_arch: str, config_path: Path, where: str) -> SaeMetadata:
+    norm = cfg.get("normalize_activations", "none")
+    if norm == "expected_average_only_in" and cfg.get("norm_scaling_factor") is None:
+        raise SaebenchError(
+            f"{config_path}: normalize_activations='expected_average_only_in' needs the "
+            "release's norm_scaling_factor, which this file does not carry; set "
+            "'norm_scaling_factor' in cfg.json or fold it into the weights"
+        )
+    scale = cfg.get("norm_scaling_factor")
+    if norm == "expected_average_only_in":
+        norm = "none"
+    if norm not in _NORMALIZATION:
+        raise SaebenchError(
+            f"{config_path}: normalize_activations={norm!r} is not supported (supported: none, "
+            "layer_norm, constant_norm_rescale, expected_average_only_in)"
+        )
+    d_out = cfg.get("d_out")
+    return SaeMetadata(
+        architecture=_ARCHITECTURES[raw_arch],
+        d_in=int(cfg["d_in"]),
+        d_sae=int(cfg["d_sae"]),
+        d_out=int(d_out) if d_out is not None else None,
+        hook_name=cfg["hook_name"],
+        hook_name_out=cfg.get("hook_name_out"),
+        hook_head_index=cfg.get("hook_head_index"),
+        model_name=cfg.get("model_name"),
+        apply_b_dec_to_input=bool(cfg.get("apply_b_dec_to_input", True)),
+        normalize_activations=_NORMALIZATION[norm],
+        input_scale=float(scale) if scale is not None else None,
+        reshape_activations=cfg.get("reshape_activations") or "none",
+        k=cfg.get("k"),
+        context_size=cfg.get("context_size"),
+        prepend_bos=bool(cfg.get("prepend_bos", True)),
+        dataset_path=cfg.get("dataset_path"),
+        source=where,
+    )
+
+
+def _flatten_pre6(cfg: dict[str, Any]) -> dict[str, Any]:
+    """One flat dict whatever the SAELens version: v6 nests LLM fields under metadata."""
+    flat = {**cfg, **(cfg.get("metadata") or {})}
+    renames = {"hook_point": "hook_name", "hook_point_head_index": "hook_head_index"}
+    for old, new in renames.items():
+        if old in flat and flat.get(new) is None:
+            flat[new] = flat[old]
+    act_fn = flat.get("activation_fn_str") or flat.get("activation_fn")
+    if "architecture" not in flat:
+        flat["architecture"] = "topk" if act_fn == "topk" else "standard"
+    if act_fn == "topk" and flat.get("k") is None:
+        flat["k"] = (flat.get("activation_fn_kwargs") or {}).get("k")
+    norm = flat.get("normalize_activations")
+    if norm is True:
+        flat["normalize_activations"] = "expected_average_only_in"
+    if flat.get("reshape_activations") is None and "hook_z" in str(flat.get("hook_name")):
+        flat["reshape_activations"] = "hook_z"
+    return flat
+
+
+def _drop_unit_scaling_factor(tensors: dict, where: Path) -> None:
+    scale = tensors.pop("scaling_factor", None)
+    if scale is not None and not torch.allclose(scale, torch.ones_like(scale)):
+        raise SaebenchError(
+            f"{where}: the weights carry a finetuning scaling_factor that is not all ones; "
+            "fold it into W_dec before evaluating"
+        )

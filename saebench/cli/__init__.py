@@ -1,0 +1,1 @@
+"""The ``saebench`` command: one module per command group, each thin."""

@@ -1,0 +1,56 @@
+"""``saebench eval``: evaluate checkpoints, print a table, write records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from saebench.cli.output import emit_json, parse_settings
+
+
+def eval_command(
+    saes: list[str] = typer.Argument(..., help="SAE URIs or paths (saelens:..., zoo:NAME, PATH)"),
+    model: str = typer.Option(None, "--model", help="TransformerLens name, 'zoo' or a folder"),
+    dataset: str = typer.Option(None, "--dataset", help=".txt/.jsonl file, 'zoo', or HF name"),
+    evals: str = typer.Option("reconstruction,sparsity", "--evals", help="comma-separated"),
+    tokens: int = typer.Option(200_000, "--tokens", help="tokens to evaluate on"),
+    context_size: int = typer.Option(None, "--context-size"),
+    batch_size: int = typer.Option(None, "--batch-size", help="contexts per batch (auto)"),
+    device: str = typer.Option(None, "--device", help="default: cuda if present, else cpu"),
+    model_dtype: str = typer.Option(None, "--model-dtype"),
+    sae_dtype: str = typer.Option(None, "--sae-dtype"),
+    out: Path = typer.Option(Path("results"), "--out", help="folder for result records"),
+    cache_dir: Path = typer.Option(None, "--cache-dir", help="keep activations here"),
+    settings: list[str] = typer.Option([], "--set", help="EVALUATOR.FIELD=VALUE, repeatable"),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="reuse finished records"),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
+    as_json: bool = typer.Option(False, "--json", help="print records as JSON"),
+) -> None:
+    """Evaluate one or more SAEs and print their leaderboard rows."""
+    from saebench.leaderboard import leaderboard, render
+    from saebench.runner import evaluate
+
+    records = evaluate(
+        saes,
+        model=model,
+        dataset=dataset,
+        evaluators=[name.strip() for name in evals.split(",") if name.strip()],
+        n_tokens=tokens,
+        configs=parse_settings(settings),
+        context_size=context_size,
+        batch_size=batch_size,
+        device=device,
+        model_dtype=model_dtype,
+        sae_dtype=sae_dtype,
+        out_dir=out,
+        cache_dir=cache_dir,
+        resume=resume,
+        progress=not quiet and not as_json,
+    )
+    if as_json:
+        emit_json([r.model_dump(mode="json") for r in records])
+        return
+    print(render(leaderboard(records)))
+    if not quiet:
+        print(f"\n{len(records)} record(s) in {out}/")

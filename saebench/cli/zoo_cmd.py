@@ -1,0 +1,31 @@
+"""``saebench zoo list`` and ``saebench quickstart`` (the embedded default)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from saebench.cli.output import emit_json, emit_table
+
+app = typer.Typer(help="The embedded default model and its SAEs.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_zoo(as_json: bool = typer.Option(False, "--json")) -> None:
+    """The zoo's SAEs with their hooks and widths."""
+    from saebench.zoo.catalog import describe
+
+    rows = describe()
+    emit_json(rows) if as_json else emit_table(rows)
+
+
+def quickstart_command(
+    out: Path = typer.Option(Path("quickstart"), "--out", help="records and report go here"),
+    tokens: int = typer.Option(None, "--tokens", help="tokens per SAE (default: quickstart's)"),
+    quiet: bool = typer.Option(False, "--quiet"),
+) -> None:
+    """Evaluate every zoo SAE offline and write a leaderboard and a report."""
+    from saebench.quickstart import run_quickstart
+
+    run_quickstart(out, n_tokens=tokens, progress=not quiet)

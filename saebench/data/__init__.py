@@ -1,0 +1,1 @@
+"""Text sources and their tokenisation into fixed-length contexts."""

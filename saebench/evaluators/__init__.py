@@ -1,0 +1,1 @@
+"""Built-in evaluators; each module registers one plug-in."""

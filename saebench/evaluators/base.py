@@ -1,0 +1,161 @@
+"""The evaluator plug-in protocol.
+
+An evaluator is a class registered under a snake_case name with a version, a typed config
+(``Config``) with documented defaults, a typed metrics model (``Metrics``) whose fields say
+whether higher is better, a main metric, and what it needs from the run (``needs``).
+Streaming evaluators see every batch of the shared activation pass through ``update`` and
+return their metrics from ``finish``; evaluators that intervene in the model or need a
+labelled task do their work in ``finish`` through the context's :class:`ModelRunner`.
+
+Example:
+    >>> @register_evaluator("mean_l0")
+    ... class MeanL0(Evaluator):
+    ...     version = "1"
+    ...     Config = EvalConfig
+    ...     class Metrics(EvalMetrics):
+    ...         l0: float = metric("mean active latents per token", higher_is_better=None)
+    ...     main_metric = "l0"
+    ...     def __init__(self, config, context):
+    ...         super().__init__(config, context); self.total = 0.0; self.n = 0
+    ...     def update(self, batch):
+    ...         self.total += float((batch.codes != 0).sum()); self.n += batch.codes.shape[0]
+    ...     def finish(self):
+    ...         return EvalResult(metrics=self.Metrics(l0=self.total / self.n))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from torch import Tensor
+
+from saebench.registry import evaluators
+
+
+class EvalConfig(BaseModel):
+    """Base of every evaluator config: plain typed fields, ``None`` for "not set"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class EvalMetrics(BaseModel):
+    """Base of every metrics model: flat floats, each declared with :func:`metric`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Needs(BaseModel):
+    """What an evaluator asks of the run, so the planner can provide it once for all."""
+
+    activations: bool = True  # streamed batches of the SAE's input (and output) hook
+    downstream: bool = False  # per-token CE and KL of clean, spliced and zero-ablated runs
+    passes: int = 1  # streamed passes over the same tokens (2 when ranges must be known)
+    model_runner: bool = False  # interventions in ``finish`` through context.runner
+    task: str | None = None  # a labelled task (e.g. "ravel", "ioi")
+    llm: bool = False  # an OpenAI-compatible server
+
+
+def metric(description: str, higher_is_better: bool | None, default: Any = None) -> Any:
+    """A metrics field with its direction (None: no better side, e.g. L0)."""
+    return Field(
+        default, description=description, json_schema_extra={"higher_is_better": higher_is_better}
+    )
+
+
+@dataclass
+class Downstream:
+    """Per-token losses at the counted positions of one batch, for one SAE (float32)."""
+
+    ce_clean: Tensor
+    ce_spliced: Tensor
+    ce_zero: Tensor
+    kl_spliced: Tensor
+    kl_zero: Tensor
+
+
+@dataclass
+class SaeBatch:
+    """One batch of the shared pass as one SAE sees it; rows are the counted tokens only.
+
+    ``x`` is the SAE input and ``target`` what it should reconstruct (the same tensor for
+    an SAE, the output hook's activation for a transcoder), both in the SAE's dtype.
+    """
+
+    sae: Any
+    tokens: Tensor  # [batch, pos]
+    mask: Tensor  # [batch, pos] bool: which positions the rows below come from
+    x: Tensor  # [n, d_in]
+    target: Tensor  # [n, d_out]
+    codes: Tensor  # [n, d_sae]
+    x_hat: Tensor  # [n, d_out]
+    downstream: Downstream | None = None
+    pass_index: int = 0
+    batch_index: int = 0
+
+    def decode(self, codes: Tensor) -> Tensor:
+        """Decode other codes for these same rows (e.g. quantised codes)."""
+        return self.sae.decode(codes, self.x)
+
+
+@dataclass
+class EvalContext:
+    """What an evaluator may use besides batches."""
+
+    sae: Any
+    model: Any = None
+    runner: Any = None
+    token_set: Any = None
+    device: str = "cpu"
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EvalResult:
+    metrics: EvalMetrics
+    details: dict[str, Any] = field(default_factory=dict)
+    seeds: dict[str, list[float]] = field(default_factory=dict)
+
+
+class Evaluator:
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = "1"
+    description: ClassVar[str] = ""
+    Config: ClassVar[type[EvalConfig]] = EvalConfig
+    Metrics: ClassVar[type[EvalMetrics]]
+    main_metric: ClassVar[str]
+    needs: ClassVar[Needs] = Needs()
+
+    def __init__(self, config: EvalConfig, context: EvalContext) -> None:
+        self.config = config
+        self.context = context
+
+    @classmethod
+    def needs_for(cls, config: EvalConfig) -> Needs:
+        """Needs may depend on the config (CE/KL can be switched off)."""
+        return cls.needs
+
+    def update(self, batch: SaeBatch) -> None:
+        """Accumulate one batch (streaming evaluators)."""
+
+    def finish(self) -> EvalResult:
+        raise NotImplementedError
+
+    @classmethod
+    def directions(cls) -> dict[str, bool | None]:
+        """Whether higher is better, per metric."""
+        out = {}
+        for name, info in cls.Metrics.model_fields.items():
+            extra = info.json_schema_extra or {}
+            out[name] = extra.get("higher_is_better") if isinstance(extra, dict) else None
+        return out
+
+
+def register_evaluator(name: str):
+    """Class decorator: make an evaluator runnable as ``--evals name``."""
+    return evaluators.decorator(name)
+
+
+def get_evaluator(name: str) -> type[Evaluator]:
+    return evaluators.get(name)

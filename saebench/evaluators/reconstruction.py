@@ -1,0 +1,140 @@
+"""Reconstruction fidelity, and downstream fidelity when the reconstruction is spliced in.
+
+All sums are kept in float64 over every counted token of the run, so the centred
+explained variance uses the mean over all evaluated tokens, not a per-batch mean.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from saebench.evaluators.base import (
+    EvalConfig,
+    EvalContext,
+    EvalMetrics,
+    EvalResult,
+    Evaluator,
+    Needs,
+    SaeBatch,
+    metric,
+    register_evaluator,
+)
+
+
+class ReconstructionConfig(EvalConfig):
+    downstream: bool = True  # CE loss and KL with the reconstruction spliced into the model
+
+
+class ReconstructionMetrics(EvalMetrics):
+    mse: float = metric("mean over tokens and dimensions of (x - x_hat)^2", False)
+    explained_variance: float = metric(
+        "1 - sum ||x - x_hat||^2 / sum ||x - mean(x)||^2, mean over all tokens", True
+    )
+    fvu: float = metric("fraction of variance unexplained, 1 - explained_variance", False)
+    explained_variance_legacy: float = metric(
+        "per-token 1 - ||x - x_hat||^2 / ||x - batch mean||^2, averaged (SAEBench papers)", True
+    )
+    cossim: float = metric("mean cosine similarity of x and x_hat", True)
+    l2_ratio: float = metric("mean ||x_hat|| / ||x|| (1 is ideal)", None)
+    relative_reconstruction_bias: float = metric(
+        "E||x_hat||^2 / E<x, x_hat>; below 1 means shrinkage", None
+    )
+    ce_loss_clean: float | None = metric("CE loss of the model as is", None)
+    ce_loss_spliced: float | None = metric("CE loss with the reconstruction spliced in", False)
+    ce_loss_zero_ablated: float | None = metric("CE loss with the hook zeroed", None)
+    ce_loss_score: float | None = metric("(CE_zero - CE_spliced) / (CE_zero - CE_clean)", True)
+    kl_spliced: float | None = metric("KL(clean || spliced) per token", False)
+    kl_zero_ablated: float | None = metric("KL(clean || zero-ablated) per token", None)
+    kl_div_score: float | None = metric("(KL_zero - KL_spliced) / KL_zero", True)
+
+
+@register_evaluator("reconstruction")
+class ReconstructionEvaluator(Evaluator):
+    version = "1"
+    description = "MSE, explained variance, cosine, CE-loss and KL recovered when spliced in"
+    Config = ReconstructionConfig
+    Metrics = ReconstructionMetrics
+    main_metric = "ce_loss_score"
+
+    def __init__(self, config: ReconstructionConfig, context: EvalContext) -> None:
+        super().__init__(config, context)
+        self.n_tokens = 0
+        self.sums: dict[str, float] = dict.fromkeys(
+            ["sse", "sq", "legacy", "cos", "ratio", "hat_sq", "dot"], 0.0
+        )
+        self.target_sum: torch.Tensor | None = None
+        self.losses: dict[str, float] = {}
+        self.n_ce = 0
+        self.n_kl = 0
+
+    @classmethod
+    def needs_for(cls, config: ReconstructionConfig) -> Needs:
+        return Needs(downstream=config.downstream)
+
+    def update(self, batch: SaeBatch) -> None:
+        if batch.x.shape[0] == 0:
+            return
+        t = batch.target.double()
+        x_hat = batch.x_hat.double()
+        err = (t - x_hat).pow(2).sum(-1)
+        t_norm, hat_norm = t.norm(dim=-1), x_hat.norm(dim=-1)
+        centred = (t - t.mean(0)).pow(2).sum(-1)
+        s = self.sums
+        s["sse"] += float(err.sum())
+        s["sq"] += float(t.pow(2).sum())
+        s["legacy"] += float((1 - err / centred.clamp_min(1e-12)).sum())
+        s["cos"] += float(torch.nn.functional.cosine_similarity(t, x_hat, dim=-1).sum())
+        s["ratio"] += float((hat_norm / t_norm.clamp_min(1e-12)).sum())
+        s["hat_sq"] += float(hat_norm.pow(2).sum())
+        s["dot"] += float((t * x_hat).sum())
+        total = t.sum(0)
+        self.target_sum = total if self.target_sum is None else self.target_sum + total
+        self.n_tokens += t.shape[0]
+        self.width = t.shape[1]
+        if batch.downstream is not None:
+            self._add_losses(batch.downstream)
+
+    def _add_losses(self, d) -> None:
+        for key in ("ce_clean", "ce_spliced", "ce_zero", "kl_spliced", "kl_zero"):
+            self.losses[key] = self.losses.get(key, 0.0) + float(getattr(d, key).double().sum())
+        self.n_ce += d.ce_clean.numel()
+        self.n_kl += d.kl_spliced.numel()
+
+    def finish(self) -> EvalResult:
+        n, s = self.n_tokens, self.sums
+        if n == 0:
+            raise ValueError("no tokens were evaluated")
+        mean = self.target_sum / n
+        variance = s["sq"] - n * float(mean.pow(2).sum())
+        explained = 1 - s["sse"] / variance if variance > 0 else float("nan")
+        values = dict(
+            mse=s["sse"] / (n * self.width),
+            explained_variance=explained,
+            fvu=1 - explained,
+            explained_variance_legacy=s["legacy"] / n,
+            cossim=s["cos"] / n,
+            l2_ratio=s["ratio"] / n,
+            relative_reconstruction_bias=s["hat_sq"] / s["dot"] if s["dot"] else float("nan"),
+        )
+        if self.losses:
+            values.update(downstream_scores(self.losses, self.n_ce, self.n_kl))
+        details = {"n_tokens": n, "n_ce_positions": self.n_ce}
+        return EvalResult(metrics=self.Metrics(**values), details=details)
+
+
+def downstream_scores(sums: dict[str, float], n_ce: int, n_kl: int) -> dict[str, float]:
+    """CE and KL means and the two recovery scores from summed per-token losses."""
+    ce = {key: sums[key] / max(n_ce, 1) for key in ("ce_clean", "ce_spliced", "ce_zero")}
+    kl = {key: sums[key] / max(n_kl, 1) for key in ("kl_spliced", "kl_zero")}
+    ce_gap = ce["ce_zero"] - ce["ce_clean"]
+    return dict(
+        ce_loss_clean=ce["ce_clean"],
+        ce_loss_spliced=ce["ce_spliced"],
+        ce_loss_zero_ablated=ce["ce_zero"],
+        ce_loss_score=(ce["ce_zero"] - ce["ce_spliced"]) / ce_gap if ce_gap else float("nan"),
+        kl_spliced=kl["kl_spliced"],
+        kl_zero_ablated=kl["kl_zero"],
+        kl_div_score=(
+            (kl["kl_zero"] - kl["kl_spliced"]) / kl["kl_zero"] if kl["kl_zero"] else float("nan")
+        ),
+    )

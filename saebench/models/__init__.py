@@ -1,0 +1,1 @@
+"""All model access goes through here (TransformerLens HookedTransformer today)."""

@@ -1,0 +1,105 @@
+"""Load a language model: a HookedTransformer object, ``zoo``, a local folder, or a hub name."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from saebench.errors import SaebenchError
+
+DTYPES = {
+    "float32": torch.float32,
+    "fp32": torch.float32,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+    "float64": torch.float64,
+}
+
+
+def parse_dtype(name: str | torch.dtype | None) -> torch.dtype | None:
+    if name is None or isinstance(name, torch.dtype):
+        return name
+    if name not in DTYPES:
+        raise SaebenchError(f"unknown dtype {name!r}; use one of {', '.join(sorted(DTYPES))}")
+    return DTYPES[name]
+
+
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_model(spec: Any, device: str | None = None, dtype: str | torch.dtype | None = None):
+    """A HookedTransformer from an object, ``"zoo"``, a saved folder, or a TransformerLens name.
+
+    Example:
+        >>> model = load_model("zoo")            # the embedded default, offline
+        >>> model = load_model("gpt2")           # needs a network the first time
+    """
+    from transformer_lens import HookedTransformer
+
+    device = device or default_device()
+    dtype = parse_dtype(dtype)
+    if isinstance(spec, HookedTransformer):
+        return spec.to(dtype) if dtype else spec
+    if spec == "zoo":
+        from saebench.zoo.model import model_dir
+
+        return load_local(model_dir(), device, dtype)
+    path = Path(str(spec)).expanduser()
+    if path.is_dir():
+        return load_local(path, device, dtype)
+    return _load_hub(str(spec), device, dtype)
+
+
+def load_local(path: Path, device: str = "cpu", dtype: torch.dtype | None = None):
+    """A model saved as ``config.json`` (HookedTransformerConfig fields), ``model.safetensors``
+    and Hugging Face tokenizer files, all in one folder (the zoo's layout)."""
+    from safetensors.torch import load_file
+    from transformer_lens import HookedTransformer, HookedTransformerConfig
+    from transformers import PreTrainedTokenizerFast
+
+    config_file, weights = path / "config.json", path / "model.safetensors"
+    for needed in (config_file, weights):
+        if not needed.is_file():
+            raise SaebenchError(
+                f"{needed}: missing; a local model folder needs config.json, model.safetensors "
+                "and tokenizer files"
+            )
+    fields = json.loads(config_file.read_text())
+    fields.pop("model_name_saebench", None)
+    cfg = HookedTransformerConfig(**{k: v for k, v in fields.items() if k != "revision"})
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(str(path))
+    model = HookedTransformer(cfg, tokenizer=tokenizer, move_to_device=False)
+    model.load_state_dict(load_file(str(weights)), strict=True)
+    model = model.to(device)
+    return (model.to(dtype) if dtype else model).eval()
+
+
+def _load_hub(name: str, device: str, dtype: torch.dtype | None):
+    from transformer_lens import HookedTransformer
+
+    try:
+        return HookedTransformer.from_pretrained_no_processing(
+            name, device=device, dtype=dtype or torch.float32
+        ).eval()
+    except Exception as exc:  # offline, unknown name, gated repo: all user-fixable
+        raise SaebenchError(
+            f"model {name!r} could not be loaded through TransformerLens ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); check the name, your network, "
+            "or pass --model zoo / a local model folder"
+        ) from exc
+
+
+def model_identity(model) -> dict[str, str | None]:
+    """Name and revision recorded with every result."""
+    cfg = model.cfg
+    return {
+        "name": getattr(cfg, "model_name", None) or "unknown",
+        "revision": getattr(cfg, "revision", None),
+        "dtype": str(cfg.dtype).replace("torch.", ""),
+    }

@@ -1,0 +1,129 @@
+"""One generic registry for plug-ins, filled by decorators and by entry points.
+
+Built-in adapters and evaluators are declared as entry points in ``pyproject.toml``
+exactly like third-party ones, so discovery is exercised on every run. An entry point is
+kept as a lazy placeholder and imported only when its name is asked for, which keeps
+``import saebench`` and ``saebench --help`` light.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from importlib.metadata import EntryPoint, entry_points
+from typing import Generic, TypeVar
+
+from saebench.errors import SaebenchError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Names -> plug-in objects for one entry-point group.
+
+    Example:
+        >>> adapters = Registry("adapter", "saebench.adapters")
+        >>> @adapters.decorator("myformat")
+        ... class MyAdapter: ...
+    """
+
+    def __init__(self, kind: str, group: str) -> None:
+        self.kind = kind
+        self.group = group
+        self._entries: dict[str, T | EntryPoint] = {}
+        self._points: dict[str, EntryPoint] = {}
+        self._discovered = False
+
+    def register(self, name: str, obj: T) -> T:
+        """Add ``obj`` under ``name``; a second, different object under one name raises."""
+        existing = self._entries.get(name)
+        same = existing is None or existing is obj
+        if not same and not (isinstance(existing, EntryPoint) and _points_to(existing, obj)):
+            raise SaebenchError(
+                f"two {self.kind}s are registered as {name!r} ({_describe(existing)} and "
+                f"{_describe(obj)}); rename one of them"
+            )
+        self._entries[name] = obj
+        return obj
+
+    def decorator(self, name: str) -> Callable[[T], T]:
+        """A class decorator that registers the class and records its name on it."""
+
+        def wrap(obj: T) -> T:
+            obj.name = name  # type: ignore[attr-defined]
+            return self.register(name, obj)
+
+        return wrap
+
+    def get(self, name: str) -> T:
+        """The plug-in called ``name``, importing it on first use."""
+        self._discover()
+        if name not in self._entries:
+            raise SaebenchError(self._unknown_message(name))
+        entry = self._entries[name]
+        if isinstance(entry, EntryPoint):
+            try:
+                loaded = entry.load()
+            except Exception as exc:  # a broken third-party package must name itself
+                raise SaebenchError(
+                    f"the {self.kind} {name!r} could not be imported from {entry.value!r}: {exc}"
+                ) from exc
+            self._entries[name] = loaded
+            entry = loaded
+        return entry
+
+    def names(self) -> list[str]:
+        self._discover()
+        return sorted(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        self._discover()
+        return name in self._entries
+
+    def source(self, name: str) -> str:
+        """Where a plug-in comes from: the distribution of its entry point, or 'runtime'."""
+        self._discover()
+        point = self._points.get(name)
+        if point is not None:
+            return point.dist.name if point.dist else point.value
+        return getattr(self._entries[name], "__module__", "runtime")
+
+    def _discover(self) -> None:
+        if self._discovered:
+            return
+        self._discovered = True
+        seen: dict[str, EntryPoint] = {}
+        for point in entry_points(group=self.group):
+            other = seen.get(point.name)
+            if other is not None and other.value != point.value:
+                raise SaebenchError(
+                    f"two installed packages declare the {self.kind} {point.name!r} "
+                    f"({other.value} and {point.value}); uninstall one of them"
+                )
+            seen[point.name] = point
+            self._points[point.name] = point
+            self._entries.setdefault(point.name, point)
+
+    def _unknown_message(self, name: str) -> str:
+        close = difflib.get_close_matches(name, self._entries, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        known = ", ".join(sorted(self._entries)) or "none"
+        return f"unknown {self.kind} {name!r}{hint} (known: {known})"
+
+
+def _points_to(entry: EntryPoint, obj: object) -> bool:
+    module, _, attr = entry.value.partition(":")
+    return (
+        getattr(obj, "__module__", None) == module
+        and getattr(obj, "__qualname__", None) == attr.strip()
+    )
+
+
+def _describe(obj: object) -> str:
+    if isinstance(obj, EntryPoint):
+        return obj.value
+    return f"{getattr(obj, '__module__', '?')}:{getattr(obj, '__qualname__', obj)}"
+
+
+adapters: Registry = Registry("adapter", "saebench.adapters")
+evaluators: Registry = Registry("evaluator", "saebench.evaluators")

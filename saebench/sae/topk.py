@@ -1,0 +1,20 @@
+"""TopK SAE: keep the k largest pre-activations per token, then ReLU."""
+
+import torch
+from torch import Tensor
+
+from saebench.sae.base import Sae
+
+
+class TopKSae(Sae):
+    encoder_kind = "topk"
+
+    def __init__(self, meta, W_enc, b_enc, W_dec, b_dec, W_skip=None) -> None:
+        if not meta.k or meta.k <= 0:
+            raise ValueError("a TopK SAE needs a positive k in its metadata")
+        super().__init__(meta, W_enc, b_enc, W_dec, b_dec, W_skip)
+
+    def activate(self, pre: Tensor) -> Tensor:
+        k = min(self.meta.k, pre.shape[-1])
+        values, indices = pre.topk(k, dim=-1, sorted=False)
+        return torch.zeros_like(pre).scatter_(-1, indices, values.relu())
