@@ -88,6 +88,19 @@ class Registry(Generic[T]):
             return point.dist.name if point.dist else point.value
         return getattr(self._entries[name], "__module__", "runtime")
 
+    def refresh(self) -> None:
+        """Forget what entry points brought in and look again (after a package install).
+
+        Plug-ins registered at runtime, outside any entry point, are kept.
+        """
+        import importlib
+
+        importlib.invalidate_caches()
+        for name in self._points:
+            self._entries.pop(name, None)
+        self._points = {}
+        self._discovered = False
+
     def _discover(self) -> None:
         if self._discovered:
             return

@@ -144,11 +144,10 @@ def _canonical(raw: dict[str, Tensor], where: Path) -> dict[str, Tensor]:
             tensor = tensor.T.contiguous()  # stored [d_in, d_out]; canonical is [d_out, d_in]
         if name is not None:
             tensors[name] = tensor.float() if tensor.dtype == torch.float64 else tensor
-        elif key.lower() == "scaling_factor":
-            if not torch.allclose(tensor.float(), torch.ones_like(tensor.float())):
-                raise SaebenchError(
-                    f"{where}: scaling_factor is not all ones; fold it into W_dec and save again"
-                )
+        elif key.lower() == "scaling_factor" and not bool((tensor == 1).all()):
+            raise SaebenchError(
+                f"{where}: scaling_factor is not all ones; fold it into W_dec and save again"
+            )
     for name in ("W_enc", "W_dec"):
         if name not in tensors or tensors[name].ndim != 2:
             raise SaebenchError(

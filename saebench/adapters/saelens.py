@@ -7,6 +7,7 @@ releases (``saelens:RELEASE/SAE_ID``) go through sae-lens when it is installed.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -136,25 +137,52 @@ def _metadata(cfg: dict[str, Any], raw_arch: str, config_path: Path, where: str)
             "layer_norm, constant_norm_rescale, expected_average_only_in)"
         )
     d_out = cfg.get("d_out")
-    return SaeMetadata(
-        architecture=_ARCHITECTURES[raw_arch],
-        d_in=int(cfg["d_in"]),
-        d_sae=int(cfg["d_sae"]),
-        d_out=int(d_out) if d_out is not None else None,
-        hook_name=cfg["hook_name"],
-        hook_name_out=cfg.get("hook_name_out"),
-        hook_head_index=cfg.get("hook_head_index"),
-        model_name=cfg.get("model_name"),
-        apply_b_dec_to_input=bool(cfg.get("apply_b_dec_to_input", True)),
-        normalize_activations=_NORMALIZATION[norm],
-        input_scale=float(scale) if scale is not None else None,
-        reshape_activations=cfg.get("reshape_activations") or "none",
-        k=cfg.get("k"),
-        context_size=cfg.get("context_size"),
-        prepend_bos=bool(cfg.get("prepend_bos", True)),
-        dataset_path=cfg.get("dataset_path"),
-        source=where,
-    )
+    architecture = _ARCHITECTURES[raw_arch]
+    try:
+        return SaeMetadata(
+            architecture=_trained_as(cfg, architecture),
+            d_in=int(cfg["d_in"]),
+            d_sae=int(cfg["d_sae"]),
+            d_out=int(d_out) if d_out is not None else None,
+            hook_name=cfg["hook_name"],
+            hook_name_out=cfg.get("hook_name_out"),
+            hook_head_index=cfg.get("hook_head_index"),
+            model_name=cfg.get("model_name"),
+            apply_b_dec_to_input=bool(cfg.get("apply_b_dec_to_input", True)),
+            normalize_activations=_NORMALIZATION[norm],
+            input_scale=float(scale) if scale is not None else None,
+            reshape_activations=cfg.get("reshape_activations") or "none",
+            # k means "per-token TopK" to us; BatchTopK's average k is kept in extra.
+            k=cfg.get("k") if architecture == "topk" else None,
+            context_size=cfg.get("context_size"),
+            prepend_bos=bool(cfg.get("prepend_bos", True)),
+            dataset_path=cfg.get("dataset_path"),
+            source=where,
+            extra=_training_details(cfg),
+        )
+    except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
+        raise SaebenchError(f"{config_path}: bad config value ({exc})") from exc
+
+
+def _trained_as(cfg: dict[str, Any], architecture: str) -> str:
+    """BatchTopK and Matryoshka SAEs are saved as JumpReLU; keep their training label.
+
+    Folders written by saebench carry their label in ``saebench_architecture``.
+    """
+    if cfg.get("saebench_architecture"):
+        return cfg["saebench_architecture"]
+    trained = _ARCHITECTURES.get(cfg.get("training_architecture") or "")
+    if architecture == "jumprelu" and trained in ("batchtopk", "matryoshka"):
+        return trained
+    return architecture
+
+
+def _training_details(cfg: dict[str, Any]) -> dict[str, Any]:
+    details = cfg.get("training_architecture_details") or {}
+    keep = {key: details[key] for key in ("k", "matryoshka_widths") if key in details}
+    if cfg.get("matryoshka_widths"):
+        keep["matryoshka_widths"] = cfg["matryoshka_widths"]
+    return keep
 
 
 def _flatten_pre6(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -184,3 +212,65 @@ def _drop_unit_scaling_factor(tensors: dict, where: Path) -> None:
             f"{where}: the weights carry a finetuning scaling_factor that is not all ones; "
             "fold it into W_dec before evaluating"
         )
+
+
+_LABEL_TO_SAELENS = {
+    "standard": "standard",
+    "relu": "standard",
+    "topk": "topk",
+    "jumprelu": "jumprelu",
+    "batchtopk": "jumprelu",
+    "matryoshka": "jumprelu",
+    "gated": "gated",
+    "transcoder": "transcoder",
+    "skip_transcoder": "skip_transcoder",
+    "jumprelu_transcoder": "jumprelu_transcoder",
+}
+
+
+def save_saelens(sae: Sae, path: Path | str) -> Path:
+    """Write an SAE as a SAELens v6 folder (cfg.json + sae_weights.safetensors).
+
+    Labels SAELens has no inference class for (batchtopk, matryoshka, baselines) are saved
+    as the class they encode with; the label survives in ``metadata.saebench_architecture``.
+    """
+    from safetensors.torch import save_file
+
+    from saebench.activations.cache import atomic_write_text
+
+    meta = sae.meta
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    arch = _LABEL_TO_SAELENS.get(meta.architecture, sae.encoder_kind.replace("relu", "standard"))
+    if arch == "standard" and sae.encoder_kind != "relu":
+        arch = {"topk": "topk", "jumprelu": "jumprelu", "gated": "gated"}[sae.encoder_kind]
+    cfg = {
+        "architecture": arch,
+        "d_in": meta.d_in,
+        "d_sae": meta.d_sae,
+        "dtype": "float32" if sae.dtype == torch.float32 else str(sae.dtype)[6:],
+        "apply_b_dec_to_input": meta.apply_b_dec_to_input,
+        "normalize_activations": meta.normalize_activations,
+        "reshape_activations": meta.reshape_activations,
+        "metadata": {
+            "model_name": meta.model_name,
+            "hook_name": meta.hook_name,
+            "hook_head_index": meta.hook_head_index,
+            "context_size": meta.context_size,
+            "prepend_bos": meta.prepend_bos,
+            "dataset_path": meta.dataset_path,
+            "saebench_architecture": meta.architecture,
+        },
+    }
+    if meta.k is not None:
+        cfg["k"] = meta.k
+    if meta.is_transcoder:
+        cfg["d_out"] = meta.width_out
+        cfg["metadata"]["hook_name_out"] = meta.hook_name_out
+    tensors = {
+        ("b_gate" if name == "b_enc" and sae.encoder_kind == "gated" else name): t.contiguous()
+        for name, t in sae.named_tensors().items()
+    }
+    save_file(tensors, str(path / WEIGHTS))
+    atomic_write_text(path / CONFIG, json.dumps(cfg, indent=2))
+    return path

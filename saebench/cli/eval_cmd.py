@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 
 import typer
@@ -31,23 +33,25 @@ def eval_command(
     from saebench.leaderboard import leaderboard, render
     from saebench.runner import evaluate
 
-    records = evaluate(
-        saes,
-        model=model,
-        dataset=dataset,
-        evaluators=[name.strip() for name in evals.split(",") if name.strip()],
-        n_tokens=tokens,
-        configs=parse_settings(settings),
-        context_size=context_size,
-        batch_size=batch_size,
-        device=device,
-        model_dtype=model_dtype,
-        sae_dtype=sae_dtype,
-        out_dir=out,
-        cache_dir=cache_dir,
-        resume=resume,
-        progress=not quiet and not as_json,
-    )
+    # Libraries may print; with --json, stdout carries the JSON and nothing else.
+    with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+        records = evaluate(
+            saes,
+            model=model,
+            dataset=dataset,
+            evaluators=[name.strip() for name in evals.split(",") if name.strip()],
+            n_tokens=tokens,
+            configs=parse_settings(settings),
+            context_size=context_size,
+            batch_size=batch_size,
+            device=device,
+            model_dtype=model_dtype,
+            sae_dtype=sae_dtype,
+            out_dir=out,
+            cache_dir=cache_dir,
+            resume=resume,
+            progress=not quiet and not as_json,
+        )
     if as_json:
         emit_json([r.model_dump(mode="json") for r in records])
         return

@@ -23,7 +23,8 @@ def list_evaluators(as_json: bool = typer.Option(False, "--json")) -> None:
         except SaebenchError as exc:  # one broken plug-in must not hide the others
             rows.append({**row, "description": f"BROKEN: {exc}"})
             continue
-        needs = cls.needs.model_dump()
+        needs = cls.needs_for(cls.Config()).model_dump()
+        needs["passes"] = needs["passes"] > 1
         row.update(
             version=cls.version,
             main_metric=cls.main_metric,

@@ -45,7 +45,7 @@ def load_model(spec: Any, device: str | None = None, dtype: str | torch.dtype | 
     device = device or default_device()
     dtype = parse_dtype(dtype)
     if isinstance(spec, HookedTransformer):
-        return spec.to(dtype) if dtype else spec
+        return spec.to(dtype, print_details=False) if dtype else spec
     if spec == "zoo":
         from saebench.zoo.model import model_dir
 
@@ -76,8 +76,8 @@ def load_local(path: Path, device: str = "cpu", dtype: torch.dtype | None = None
     tokenizer = PreTrainedTokenizerFast.from_pretrained(str(path))
     model = HookedTransformer(cfg, tokenizer=tokenizer, move_to_device=False)
     model.load_state_dict(load_file(str(weights)), strict=True)
-    model = model.to(device)
-    return (model.to(dtype) if dtype else model).eval()
+    model = model.to(device, print_details=False)
+    return (model.to(dtype, print_details=False) if dtype else model).eval()
 
 
 def _load_hub(name: str, device: str, dtype: torch.dtype | None):
@@ -103,3 +103,21 @@ def model_identity(model) -> dict[str, str | None]:
         "revision": getattr(cfg, "revision", None),
         "dtype": str(cfg.dtype).replace("torch.", ""),
     }
+
+
+def save_local(model, path: Path | str) -> Path:
+    """Save a HookedTransformer in the folder layout :func:`load_local` reads."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    fields = {
+        key: value
+        for key, value in model.cfg.to_dict().items()
+        if isinstance(value, (int, float, str, bool, type(None), list))
+    }
+    (path / "config.json").write_text(json.dumps(fields, indent=2, default=str))
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    save_file(state, str(path / "model.safetensors"))
+    model.tokenizer.save_pretrained(str(path))
+    return path
