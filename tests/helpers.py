@@ -7,7 +7,42 @@ from pathlib import Path
 
 import torch
 
-WORDS = ["the", "a", "cat", "dog", "bird", "sat", "ran", "flew", "on", "under", "over", "mat", "tree", "house", "red", "blue", "green", "small", "big", "and", "then", "it", "was", "very", "happy", "sad", "today", "yesterday", "in", "park", "city", "river", "near", "far"]
+WORDS = [
+    "the",
+    "a",
+    "cat",
+    "dog",
+    "bird",
+    "sat",
+    "ran",
+    "flew",
+    "on",
+    "under",
+    "over",
+    "mat",
+    "tree",
+    "house",
+    "red",
+    "blue",
+    "green",
+    "small",
+    "big",
+    "and",
+    "then",
+    "it",
+    "was",
+    "very",
+    "happy",
+    "sad",
+    "today",
+    "yesterday",
+    "in",
+    "park",
+    "city",
+    "river",
+    "near",
+    "far",
+]
 
 
 def corpus(n_docs: int = 400, seed: int = 0) -> list[str]:

@@ -180,6 +180,7 @@ class MdlEvaluator(Evaluator):
         self._w_dec: Tensor | None = None
 
     # -- pass 1: ranges ---------------------------------------------------------------------
+    @torch.no_grad()
     def update(self, batch: SaeBatch) -> None:
         if batch.codes.shape[0] == 0:
             return
@@ -235,29 +236,32 @@ class MdlEvaluator(Evaluator):
     def _accumulate(self, batch: SaeBatch) -> None:
         if self.ranges is None:
             self.ranges = self._freeze_ranges()
-            d_sae = batch.codes.shape[1]
-            self.hist = torch.zeros(d_sae << self.fine_bits, dtype=torch.int32)
-        ranges, bits = self.ranges, self.config.bits
+            # a bin never counts more than n_tokens, so int32 halves the memory safely
+            dtype = torch.int32 if self.n_tokens < 2**31 else torch.int64
+            size = batch.codes.shape[1] << self.fine_bits
+            self.hist = torch.zeros(size, dtype=dtype, device=batch.codes.device)
         target = batch.target.detach().double()
         x_hat = batch.x_hat.detach().double()
         self.sse_exact += float((target - x_hat).pow(2).sum())
-        self.variance += float((target - ranges.target_mean).pow(2).sum())
+        self.variance += float((target - self.ranges.target_mean).pow(2).sum())
         self.n_tokens_2 += target.shape[0]
+        self._accumulate_codes(batch, target, x_hat)
+        self._accumulate_dense(target)
 
+    def _accumulate_codes(self, batch: SaeBatch, target: Tensor, x_hat: Tensor) -> None:
+        """Histogram the nonzero codes at the finest precision; SSE at every precision."""
         rows, cols = batch.codes.nonzero(as_tuple=True)
         values = batch.codes[rows, cols].detach().double()
-        lo, width = ranges.code_lo[cols], ranges.code_width[cols]
+        lo, width = self.ranges.code_lo[cols], self.ranges.code_width[cols]
         log = self.config.quantizer == "log"
-        fine = bin_index(values.log() if log else values, lo, width, self.fine_bits)
-        self.hist.index_add_(
-            0, (cols << self.fine_bits) + fine, torch.ones_like(fine, dtype=torch.int32)
-        )
-        for j, b in enumerate(bits):
-            centre = bin_centre(fine >> (self.fine_bits - b), lo, width, b)
+        top = self.fine_bits
+        fine = bin_index(values.log() if log else values, lo, width, top)
+        self.hist.index_add_(0, (cols << top) + fine, torch.ones_like(fine, dtype=self.hist.dtype))
+        for j, b in enumerate(self.config.bits):
+            centre = bin_centre(fine >> (top - b), lo, width, b)
             quantised = centre.exp() if log else centre
             x_q = self._reconstruct(batch, x_hat, rows, cols, quantised - values)
             self.sse_codes[j] += float((target - x_q).pow(2).sum())
-        self._accumulate_dense(target)
 
     def _accumulate_dense(self, target: Tensor) -> None:
         ranges, top = self.ranges, self.dense_fine_bits

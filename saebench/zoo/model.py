@@ -52,7 +52,8 @@ def load_model(device: str = "cpu", dtype: torch.dtype = torch.float32, path: Pa
     wrong = [k for k in missing if not k.endswith(REBUILT_BUFFERS)] + list(unexpected)
     if wrong:
         raise ValueError(f"{weights}: does not match config.json (keys {wrong[:5]})")
-    return model.to(device=device, dtype=dtype).eval()
+    model = model.to(dtype, print_details=False).to(device, print_details=False)
+    return model.eval()
 
 
 def saved_state_dict(model) -> dict[str, torch.Tensor]:

@@ -30,9 +30,22 @@ def run(argv, capsys):
 
 
 def eval_args(files, sae, out, *extra):
-    return ["eval", str(sae), "--model", str(files / "model"), "--dataset",
-            str(files / "texts.txt"), "--tokens", "1024", "--context-size", "32",
-            "--out", str(out), "--quiet", *extra]
+    return [
+        "eval",
+        str(sae),
+        "--model",
+        str(files / "model"),
+        "--dataset",
+        str(files / "texts.txt"),
+        "--tokens",
+        "1024",
+        "--context-size",
+        "32",
+        "--out",
+        str(out),
+        "--quiet",
+        *extra,
+    ]
 
 
 def test_eval_prints_a_table_and_writes_records(files, tmp_path, capsys):
@@ -46,8 +59,9 @@ def test_eval_prints_a_table_and_writes_records(files, tmp_path, capsys):
 
 
 def test_json_output_and_leaderboard_show(files, tmp_path, capsys):
-    code, out, _ = run(eval_args(files, files / "sae", tmp_path, "--json", "--evals", "sparsity"),
-                       capsys)
+    code, out, _ = run(
+        eval_args(files, files / "sae", tmp_path, "--json", "--evals", "sparsity"), capsys
+    )
     assert code == 0
     assert json.loads(out)[0]["metrics"]["l0"] == pytest.approx(8.0)
     code, out, _ = run(["leaderboard", "show", str(tmp_path), "--format", "csv"], capsys)
@@ -66,11 +80,13 @@ def _set(key, value):
     def change(folder, cfg):
         cfg[key] = value
         (folder / "cfg.json").write_text(json.dumps(cfg))
+
     return change
 
 
 def _nan(folder, cfg):
     from safetensors.torch import load_file, save_file
+
     t = load_file(folder / "sae_weights.safetensors")
     t["W_dec"][0, 0] = float("nan")
     save_file(t, folder / "sae_weights.safetensors")
@@ -87,6 +103,7 @@ def _not_json(folder, cfg):
 
 def _drop_tensor(folder, cfg):
     from safetensors.torch import load_file, save_file
+
     t = load_file(folder / "sae_weights.safetensors")
     del t["b_enc"]
     save_file(t, folder / "sae_weights.safetensors")
@@ -132,8 +149,9 @@ def test_missing_path_unknown_format_and_unknown_evaluator(files, tmp_path, caps
     (tmp_path / "odd" / "weights.bin").write_bytes(b"x")
     code, _, err = run(eval_args(files, tmp_path / "odd", tmp_path / "o"), capsys)
     assert code == 2 and "unknown checkpoint format" in err and "weights.bin" in err
-    code, _, err = run(eval_args(files, files / "sae", tmp_path / "o", "--evals", "sparsty"),
-                       capsys)
+    code, _, err = run(
+        eval_args(files, files / "sae", tmp_path / "o", "--evals", "sparsty"), capsys
+    )
     assert code == 2 and "did you mean 'sparsity'" in err
 
 
@@ -146,8 +164,18 @@ def test_pickled_code_in_a_pt_file_never_runs(files, tmp_path, capsys):
 
     folder = tmp_path / "dl"
     folder.mkdir()
-    (folder / "config.json").write_text(json.dumps({"trainer": {"dict_class": "AutoEncoder",
-        "activation_dim": 32, "dict_size": 64, "layer": 0}}))
+    (folder / "config.json").write_text(
+        json.dumps(
+            {
+                "trainer": {
+                    "dict_class": "AutoEncoder",
+                    "activation_dim": 32,
+                    "dict_size": 64,
+                    "layer": 0,
+                }
+            }
+        )
+    )
     torch.save({"ae": Evil()}, folder / "ae.pt")
     code, _, err = run(eval_args(files, folder, tmp_path / "o"), capsys)
     assert code == 2 and "refused" in err
@@ -155,8 +183,17 @@ def test_pickled_code_in_a_pt_file_never_runs(files, tmp_path, capsys):
 
 
 def test_console_script_has_no_traceback_and_debug_shows_one(tmp_path):
-    cmd = [sys.executable, "-m", "saebench.cli.main", "eval", str(tmp_path / "missing"),
-           "--model", "zoo", "--dataset", "zoo"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "saebench.cli.main",
+        "eval",
+        str(tmp_path / "missing"),
+        "--model",
+        "zoo",
+        "--dataset",
+        "zoo",
+    ]
     quiet = subprocess.run(cmd, capture_output=True, text=True)
     assert quiet.returncode == 2 and "Traceback" not in quiet.stderr
     loud = subprocess.run([*cmd[:3], "--debug", *cmd[3:]], capture_output=True, text=True)

@@ -11,8 +11,15 @@ from saebench.records import load_records
 
 def _evaluate(model, texts, out, saes, **kwargs):
     return saebench.evaluate(
-        saes, model=model, dataset=texts, n_tokens=512, context_size=16, out_dir=out,
-        device="cpu", progress=False, **kwargs,
+        saes,
+        model=model,
+        dataset=texts,
+        n_tokens=512,
+        context_size=16,
+        out_dir=out,
+        device="cpu",
+        progress=False,
+        **kwargs,
     )
 
 
@@ -41,16 +48,28 @@ def test_rerun_resumes_without_running_the_model(tiny_model, texts, tmp_path, mo
 
 def test_a_changed_config_or_sae_is_not_reused(tiny_model, texts, tmp_path):
     _evaluate(tiny_model, texts, tmp_path, [make_sae()], evaluators=["sparsity"])
-    _evaluate(tiny_model, texts, tmp_path, [make_sae()], evaluators=["sparsity"],
-              configs={"sparsity": {"dense_threshold": 0.5}})
+    _evaluate(
+        tiny_model,
+        texts,
+        tmp_path,
+        [make_sae()],
+        evaluators=["sparsity"],
+        configs={"sparsity": {"dense_threshold": 0.5}},
+    )
     _evaluate(tiny_model, texts, tmp_path, [make_sae(seed=7)], evaluators=["sparsity"])
     assert len(load_records(tmp_path)) == 3
 
 
 def test_bad_config_field_is_a_clear_error(tiny_model, texts, tmp_path):
     with pytest.raises(SaebenchError, match="'sparsity', setting 'no_such'"):
-        _evaluate(tiny_model, texts, tmp_path, [make_sae()], evaluators=["sparsity"],
-                  configs={"sparsity": {"no_such": 1}})
+        _evaluate(
+            tiny_model,
+            texts,
+            tmp_path,
+            [make_sae()],
+            evaluators=["sparsity"],
+            configs={"sparsity": {"no_such": 1}},
+        )
     assert not list(tmp_path.iterdir())
 
 

@@ -26,7 +26,10 @@ def _tokens(model, texts, n_tokens=6 * 16):
 
 def _run(model, token_set, saes, downstream=True, batch_size=4):
     collectors = [Collect() for _ in saes]
-    slots = [SaeSlot(s, [c], [Needs(downstream=downstream)]) for s, c in zip(saes, collectors)]
+    slots = [
+        SaeSlot(s, [c], [Needs(downstream=downstream)])
+        for s, c in zip(saes, collectors, strict=True)
+    ]
     shared = SharedPass(model, token_set, slots, batch_size, progress=False, splice_rows=2)
     shared.run()
     return shared, collectors
@@ -77,7 +80,7 @@ def test_downstream_matches_full_forward_with_hooks(tiny_model, texts):
     saes = [make_sae(seed=i, **h) for i, h in enumerate(HOOKS)]
     token_set = _tokens(tiny_model, texts)
     _, collectors = _run(tiny_model, token_set, saes)
-    for sae, collector in zip(saes, collectors):
+    for sae, collector in zip(saes, collectors, strict=True):
         for batch in collector.batches:
             c, k = _reference(tiny_model, batch.tokens, batch.mask, sae)
             cz, kz = _reference(tiny_model, batch.tokens, batch.mask, sae, zero=True)
@@ -125,7 +128,7 @@ def test_two_passes_read_the_cache_not_the_model(tiny_model, texts):
     first = [b for b in collector.batches if b.pass_index == 0]
     second = [b for b in collector.batches if b.pass_index == 1]
     assert len(first) == len(second) == 3
-    for a, b in zip(first, second):
+    for a, b in zip(first, second, strict=True):
         torch.testing.assert_close(a.codes, b.codes)
 
 
@@ -147,7 +150,7 @@ def test_batched_splices_equal_one_at_a_time(tiny_model, texts, n_saes):
     saes = [make_sae(seed=i, hook_name="blocks.1.hook_mlp_out") for i in range(n_saes)]
     token_set = _tokens(tiny_model, texts)
     _, together = _run(tiny_model, token_set, saes)
-    for sae, collected in zip(saes, together):
+    for sae, collected in zip(saes, together, strict=True):
         _, (alone,) = _run(tiny_model, token_set, [sae])
-        for a, b in zip(collected.batches, alone.batches):
+        for a, b in zip(collected.batches, alone.batches, strict=True):
             torch.testing.assert_close(a.downstream.ce_spliced, b.downstream.ce_spliced)

@@ -115,10 +115,7 @@ CASES = {
 
 @pytest.mark.parametrize(
     "case",
-    [
-        pytest.param(c, marks=LAYER_NORM_EPS_BUG) if "layer-norm" in c else c
-        for c in sorted(CASES)
-    ],
+    [pytest.param(c, marks=LAYER_NORM_EPS_BUG) if "layer-norm" in c else c for c in sorted(CASES)],
 )
 def test_matches_sae_lens(sl, tmp_path, case):
     arch, options = CASES[case]

@@ -16,13 +16,16 @@ def test_contexts_start_with_bos_and_separate_documents(tiny_model):
     assert body[:4] == ids + [tok.eos_token_id]
     mask = ts.mask()
     assert not mask[:, 0].any()
-    assert (mask.flatten() == ~(ts.tokens.flatten() == tok.eos_token_id) & ~(
-        ts.tokens.flatten() == tok.bos_token_id
-    )).all()
+    assert (
+        mask.flatten()
+        == ~(ts.tokens.flatten() == tok.eos_token_id) & ~(ts.tokens.flatten() == tok.bos_token_id)
+    ).all()
 
 
 def test_without_bos_the_context_is_all_text(tiny_model):
-    ts = make_contexts(tiny_model.tokenizer, text_source(["the cat"] * 50), 8, 16, prepend_bos=False)
+    ts = make_contexts(
+        tiny_model.tokenizer, text_source(["the cat"] * 50), 8, 16, prepend_bos=False
+    )
     assert ts.tokens[0, 0] != tiny_model.tokenizer.bos_token_id
 
 

@@ -206,6 +206,22 @@ def test_sparse_decode_matches_a_dense_decode(meta):
     torch.testing.assert_close(got.float(), expected, atol=1e-4, rtol=1e-4)
 
 
+def test_custom_decoders_fall_back_to_batch_decode():
+    stock = make_sae(d_in=8, d_sae=16, normalize_activations="layer_norm")
+
+    class Custom(type(stock)):
+        def decode(self, codes, x=None):
+            return super().decode(codes, x)
+
+    custom = Custom(stock.meta, stock.W_enc, stock.b_enc, stock.W_dec, stock.b_dec)
+    assert not affine_decoder(custom)
+    x = torch.randn(300, 8, generator=torch.Generator().manual_seed(4))
+    fast, slow = (run_mdl(sae, x, bits=[1, 3, 6]) for sae in (stock, custom))
+    for a, b in zip(fast.details["curve"], slow.details["curve"], strict=True):
+        assert a["fvu"] == pytest.approx(b["fvu"], rel=1e-5)
+        assert a["description_length_bits_per_token"] == b["description_length_bits_per_token"]
+
+
 def test_histogram_memory_is_capped():
     with pytest.raises(SaebenchError, match="max_histogram_mib"):
         MdlEvaluator(MdlConfig(max_histogram_mib=1), EvalContext(sae=make_sae(d_sae=1024)))

@@ -18,8 +18,13 @@ def _clean(model, tokens, names):
 
 @pytest.mark.parametrize(
     "hook",
-    ["blocks.0.hook_resid_post", "blocks.1.hook_resid_pre", "blocks.1.hook_mlp_out",
-     "blocks.0.attn.hook_z", "hook_embed"],
+    [
+        "blocks.0.hook_resid_post",
+        "blocks.1.hook_resid_pre",
+        "blocks.1.hook_mlp_out",
+        "blocks.0.attn.hook_z",
+        "hook_embed",
+    ],
 )
 @torch.no_grad()
 def test_tail_run_equals_full_run_with_hook(tiny_model, tokens, hook):
@@ -29,8 +34,10 @@ def test_tail_run_equals_full_run_with_hook(tiny_model, tokens, hook):
     edits = [lambda a: a * 0.5, lambda a: a + 1.0]
     tail = runner.logits_after(hook, clean, edits, tokens)
     assert tail.shape[:2] == (2, tokens.shape[0])
-    for edit, got in zip(edits, tail):
-        full = tiny_model.run_with_hooks(tokens, fwd_hooks=[(hook, lambda act, hook: edit(act))])
+    for edit, got in zip(edits, tail, strict=True):
+        full = tiny_model.run_with_hooks(
+            tokens, fwd_hooks=[(hook, lambda act, hook, e=edit: e(act))]
+        )
         torch.testing.assert_close(got, full, atol=1e-4, rtol=1e-4)
 
 
