@@ -201,9 +201,10 @@ def _run(jobs, model, tokens, device, batch_size, cache_dir, progress) -> None:
         slot.evaluators.append(job.evaluator)
         slot.needs.append(job.evaluator_cls.needs_for(job.config))
     slot_list = list(slots.values())
-    size = batch_size or auto_batch_size(model, slot_list, tokens.context_size, device)
+    splice_rows = max(1, min(8, sum(s.downstream for s in slot_list)))
+    size = batch_size or auto_batch_size(model, slot_list, tokens.context_size, device, splice_rows)
     started = time.perf_counter()
-    shared = SharedPass(model, tokens, slot_list, size, device, cache_dir, progress)
+    shared = SharedPass(model, tokens, slot_list, size, device, cache_dir, progress, splice_rows)
     shared.run()
     shared_seconds = (time.perf_counter() - started) / len(pending)
     for job in pending:
@@ -215,12 +216,14 @@ def _run(jobs, model, tokens, device, batch_size, cache_dir, progress) -> None:
         }
 
 
-def auto_batch_size(model, slots, context_size: int, device: str) -> int:
+def auto_batch_size(model, slots, context_size: int, device: str, splice_rows: int = 1) -> int:
     """Contexts per batch so that per-batch tensors stay within a memory budget."""
     budget = _MEMORY_BUDGET * (4 if str(device).startswith("cuda") else 1)
     per_token = sum(4 * (s.sae.d_sae + 3 * s.sae.d_out) for s in slots)
     if any(s.downstream for s in slots):
-        per_token += 4 * model.cfg.d_vocab * 4  # clean, log-probs, zero and a spliced copy
+        # clean logits and log-probs, the zero-ablated run, and the stacked spliced runs
+        # with their log-softmax
+        per_token += 4 * model.cfg.d_vocab * (3 + 2 * splice_rows)
     per_context = max(per_token * context_size, 1)
     return int(max(1, min(64, budget // per_context)))
 

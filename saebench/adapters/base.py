@@ -107,10 +107,12 @@ def read_torch(path: Path) -> Any:
 
 
 def read_npz(path: Path) -> dict[str, Tensor]:
+    import zipfile
+
     import numpy as np
 
     try:
         with np.load(path, allow_pickle=False) as data:
             return {key: torch.from_numpy(np.array(data[key])) for key in data.files}
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise SaebenchError(f"{path}: unreadable npz file ({exc}); download it again") from exc

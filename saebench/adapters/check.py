@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 
 from saebench.errors import SaebenchError
 from saebench.sae import Sae
@@ -65,6 +65,7 @@ class AdapterReport(BaseModel):
     decoder: DecoderStats
     checks: list[Check]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ok(self) -> bool:
         return all(check.ok for check in self.checks)

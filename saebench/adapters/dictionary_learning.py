@@ -26,6 +26,9 @@ MatryoshkaBatchTopKSAE     matryoshka    the learnt global threshold; ``group_si
 A BatchTopK or Matryoshka SAE whose threshold is still -1 (training stopped before
 ``threshold_start_step``) is refused: it has no inference form.
 
+A path may also name the weights file itself: ``trainer_0/ae.pt`` or an intermediate
+``trainer_0/checkpoints/ae_STEP.pt`` (saved with the norm factor already folded in).
+
 Hook: ``trainer.submodule_name`` of the form ``resid_post_layer_L`` / ``resid_pre_layer_L``
 / ``mlp_out_layer_L`` / ``attn_out_layer_L`` (or a TransformerLens name) maps to
 ``blocks.L.hook_...``; without one, ``trainer.layer`` gives ``blocks.L.hook_resid_post``
@@ -80,12 +83,15 @@ class DictionaryLearningAdapter(Adapter):
 
     @classmethod
     def detect(cls, path: Path) -> bool:
+        if path.is_file():
+            named = path.suffix == ".pt" and path.name.startswith("ae")
+            return named and (_config_folder(path) / CONFIG).is_file()
         return path.is_dir() and (path / CONFIG).is_file() and (path / WEIGHTS).is_file()
 
     @classmethod
     def load(cls, location: str, device: str = "cpu", dtype: torch.dtype | None = None) -> Sae:
         path = existing_path(location, "dictionary_learning")
-        folder = path.parent if path.is_file() else path
+        folder = _config_folder(path) if path.is_file() else path
         weights = path if path.is_file() else folder / WEIGHTS
         state, backup = _read_weights(weights)
         cfg = _read_config(folder, backup)
@@ -114,6 +120,14 @@ class DictionaryLearningAdapter(Adapter):
 
 
 # -- files ----------------------------------------------------------------------------------
+def _config_folder(weights: Path) -> Path:
+    """The trainer folder of a weights file: ae.pt sits in it, checkpoints/ae_STEP.pt below."""
+    folder = weights.parent
+    if not (folder / CONFIG).is_file() and folder.name == "checkpoints":
+        return folder.parent
+    return folder
+
+
 def _read_weights(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The state dict, and the training-backup dict it came from (None for a final save)."""
     obj = read_torch(path)

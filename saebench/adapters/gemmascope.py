@@ -131,9 +131,7 @@ def _weights_file(path: Path) -> Path:
 
 
 def _read(path: Path) -> dict[str, Tensor]:
-    if path.suffix == ".npz":
-        return read_npz(path)
-    return read_safetensors(path)
+    return read_npz(path) if path.suffix == ".npz" else read_safetensors(path)
 
 
 def _canonical(raw: dict[str, Tensor], where: Path) -> dict[str, Tensor]:

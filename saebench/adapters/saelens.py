@@ -22,6 +22,7 @@ from saebench.adapters.base import (
 )
 from saebench.errors import SaebenchError
 from saebench.sae import Sae, SaeMetadata, build_sae
+from saebench.sae.build import encoder_for
 
 CONFIG = "cfg.json"
 WEIGHTS = "sae_weights.safetensors"
@@ -117,7 +118,9 @@ def from_config(cfg: dict[str, Any], tensors: dict, where: str, device="cpu", dt
             f"{where}: a {raw_arch} SAE needs its inference threshold tensor 'threshold'; "
             "save the inference (JumpReLU) form with sae-lens"
         )
-    return build_sae(meta, tensors, where=where, device=device, dtype=dtype)
+    # The class comes from the SAELens architecture string, whatever the label says.
+    encoder = encoder_for(_ARCHITECTURES[raw_arch], where)
+    return build_sae(meta, tensors, where=where, encoder=encoder, device=device, dtype=dtype)
 
 
 def _metadata(cfg: dict[str, Any], raw_arch: str, config_path: Path, where: str) -> SaeMetadata:

@@ -59,6 +59,8 @@ class SparsifyAdapter(Adapter):
 
     @classmethod
     def detect(cls, path: Path) -> bool:
+        if path.is_file() and path.name == WEIGHTS:
+            path = path.parent
         return path.is_dir() and (path / CONFIG).is_file() and (path / WEIGHTS).is_file()
 
     @classmethod

@@ -96,7 +96,8 @@ class Sae(nn.Module):
                 x = x * self.meta.input_scale
             if mode == "layer_norm":
                 centred = x - x.mean(-1, keepdim=True)
-                y = y * (centred.std(-1, keepdim=True) + _EPS) + x.mean(-1, keepdim=True)
+                # sae-lens and OpenAI undo the norm without the epsilon used on the way in
+                y = y * centred.std(-1, keepdim=True) + x.mean(-1, keepdim=True)
             else:
                 y = y * (x.norm(dim=-1, keepdim=True).clamp_min(_EPS) / x.shape[-1] ** 0.5)
         if self.meta.input_scale is not None:

@@ -27,7 +27,7 @@ from saebench.zoo.evaluate_model import GATES, evaluate, passes_gates
 from saebench.zoo.model import MODEL_NAME, model_dir, saved_state_dict
 from saebench.zoo.tokenizer import build_tokenizer, load_tokenizer, save_tokenizer
 
-STEPS_PER_MINUTE = 200
+STEPS_PER_MINUTE = 190
 VAL_KEYS = (
     "country_accuracy",
     "continent_accuracy",
@@ -252,7 +252,7 @@ def _logger():
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=model_dir(), help="model folder to write")
-    parser.add_argument("--minutes", type=float, default=25.0, help="training budget")
+    parser.add_argument("--minutes", type=float, default=28.0, help="training budget")
     parser.add_argument("--steps", type=int, default=None, help="overrides --minutes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", type=Path, default=Path("/tmp/saebench-zoo-build"))

@@ -11,8 +11,15 @@ from saebench.plots import pareto_front, plot_tradeoff
 @pytest.fixture(scope="module")
 def records(tiny_model, texts):
     saes = [make_sae("topk", k=k, seed=k) for k in (2, 8, 32)]
-    return saebench.evaluate(saes, model=tiny_model, dataset=texts, n_tokens=256,
-                             context_size=16, device="cpu", progress=False)
+    return saebench.evaluate(
+        saes,
+        model=tiny_model,
+        dataset=texts,
+        n_tokens=256,
+        context_size=16,
+        device="cpu",
+        progress=False,
+    )
 
 
 def test_one_row_per_sae_sorted_by_the_main_metric(records):

@@ -22,7 +22,13 @@ def model():
     from transformer_lens import HookedTransformer, HookedTransformerConfig
 
     cfg = HookedTransformerConfig(
-        n_layers=2, d_model=D_MODEL, n_ctx=16, d_head=4, n_heads=2, d_vocab=20, d_mlp=D_MLP,
+        n_layers=2,
+        d_model=D_MODEL,
+        n_ctx=16,
+        d_head=4,
+        n_heads=2,
+        d_vocab=20,
+        d_mlp=D_MLP,
         act_fn="relu",
     )
     return HookedTransformer(cfg)
@@ -40,9 +46,14 @@ def _folder(tmp_path, d_in=D_MODEL, d_sae=12, hook="blocks.1.hook_resid_post", *
         "b_dec": torch.zeros(cfg.get("d_out", d_in)),
     }
     save_file(tensors, tmp_path / "sae_weights.safetensors")
-    config = {"d_in": d_in, "d_sae": d_sae, "architecture": "standard",
-              "apply_b_dec_to_input": False, "metadata": {"hook_name": hook, "model_name": "tiny"},
-              **cfg}
+    config = {
+        "d_in": d_in,
+        "d_sae": d_sae,
+        "architecture": "standard",
+        "apply_b_dec_to_input": False,
+        "metadata": {"hook_name": hook, "model_name": "tiny"},
+        **cfg,
+    }
     (tmp_path / "cfg.json").write_text(json.dumps(config))
     return str(tmp_path)
 
@@ -54,7 +65,10 @@ def test_report_without_model(tmp_path):
     assert (report.d_in, report.d_sae, report.d_out) == (D_MODEL, 12, D_MODEL)
     assert report.dtype == "float32" and report.hook_name == "blocks.1.hook_resid_post"
     shapes = {t.name: (t.shape, t.dtype) for t in report.tensors}
-    assert shapes["W_enc"] == ([D_MODEL, 12], "float32") and shapes["W_dec"] == ([12, D_MODEL], "float32")
+    assert shapes["W_enc"] == ([D_MODEL, 12], "float32") and shapes["W_dec"] == (
+        [12, D_MODEL],
+        "float32",
+    )
     assert report.decoder.dead_rows == 1 and report.decoder.norm_min == 0.0
     assert report.decoder.unit_norm  # the live rows are unit norm
     names = [c.name for c in report.checks]
@@ -62,6 +76,7 @@ def test_report_without_model(tmp_path):
     text = "\n".join(report.lines())
     assert "PASS  codes >= 0" in text and "result: ok" in text and "dead rows=1" in text
     assert report.to_table() == text
+    assert report.model_dump(mode="json")["ok"] is True  # the CLI's --json output
 
 
 def test_model_hook_width_ok(tmp_path, model):
@@ -86,8 +101,11 @@ def test_model_hook_missing(tmp_path, model):
 
 def test_transcoder_output_hook(tmp_path, model):
     folder = _folder(
-        tmp_path, hook="blocks.0.ln2.hook_normalized", architecture="transcoder",
-        d_out=D_MODEL, hook_name_out="blocks.0.hook_mlp_out",
+        tmp_path,
+        hook="blocks.0.ln2.hook_normalized",
+        architecture="transcoder",
+        d_out=D_MODEL,
+        hook_name_out="blocks.0.hook_mlp_out",
     )
     config = json.loads((tmp_path / "cfg.json").read_text())
     config["metadata"]["hook_name_out"] = config.pop("hook_name_out")
@@ -99,10 +117,16 @@ def test_transcoder_output_hook(tmp_path, model):
 
 
 def _sae(cls=StandardSae, d_in=4, d_sae=6):
-    meta = SaeMetadata(architecture="standard", d_in=d_in, d_sae=d_sae, hook_name="blocks.0.hook_resid_post")
+    meta = SaeMetadata(
+        architecture="standard", d_in=d_in, d_sae=d_sae, hook_name="blocks.0.hook_resid_post"
+    )
     gen = torch.Generator().manual_seed(1)
-    tensors = {"W_enc": torch.randn(d_in, d_sae, generator=gen), "b_enc": torch.zeros(d_sae),
-               "W_dec": torch.randn(d_sae, d_in, generator=gen), "b_dec": torch.zeros(d_in)}
+    tensors = {
+        "W_enc": torch.randn(d_in, d_sae, generator=gen),
+        "b_enc": torch.zeros(d_sae),
+        "W_dec": torch.randn(d_sae, d_in, generator=gen),
+        "b_dec": torch.zeros(d_in),
+    }
     sae = build_sae(meta, tensors, where="test")
     sae.__class__ = cls
     return sae

@@ -236,9 +236,8 @@ def test_training_backup_without_norm_factor(tmp_path):
 
 def test_trainer_class_implies_dict_class(tmp_path):
     state = _standard_state()
-    sae = load_sae(
-        f"dictionary_learning:{_write(tmp_path / 'ae', state, {'trainer_class': 'StandardTrainer'})}"
-    )
+    folder = _write(tmp_path / "ae", state, {"trainer_class": "StandardTrainer"})
+    sae = load_sae(f"dictionary_learning:{folder}")
     assert sae.meta.extra["dict_class"] == "AutoEncoder"
 
 

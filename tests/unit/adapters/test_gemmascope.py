@@ -44,7 +44,9 @@ def _write_npz(folder, params, lowercase=False):
 
 def _write_safetensors(folder, params):
     folder.mkdir(parents=True)
-    save_file({k.lower(): torch.from_numpy(v) for k, v in params.items()}, folder / "params.safetensors")
+    save_file(
+        {k.lower(): torch.from_numpy(v) for k, v in params.items()}, folder / "params.safetensors"
+    )
     return folder / "params.safetensors"
 
 
@@ -86,7 +88,11 @@ def test_gemma_scope_1_npz(tmp_path):
 
 def test_folder_and_lowercase_keys(tmp_path):
     params = _params()
-    file = _write_npz(tmp_path / "gemma-scope-9b-pt-mlp-canonical/layer_3/width_16k/canonical", params, lowercase=True)
+    file = _write_npz(
+        tmp_path / "gemma-scope-9b-pt-mlp-canonical/layer_3/width_16k/canonical",
+        params,
+        lowercase=True,
+    )
     sae = load_sae(str(file.parent))
     _close(sae.encode(_x(3)), _reference(params, _x(3))[0])
     assert sae.meta.hook_name == "blocks.3.hook_mlp_out"
@@ -100,7 +106,10 @@ def test_attention_is_hook_z(tmp_path):
 
 
 def test_huggingface_cache_layout(tmp_path):
-    folder = tmp_path / "models--google--gemma-scope-9b-it-res/snapshots/0123abc/layer_9/width_16k/average_l0_88"
+    folder = (
+        tmp_path
+        / "models--google--gemma-scope-9b-it-res/snapshots/0123abc/layer_9/width_16k/average_l0_88"
+    )
     file = _write_npz(folder, _params())
     meta = load_sae(str(file)).meta
     assert (meta.hook_name, meta.model_name) == ("blocks.9.hook_resid_post", "gemma-2-9b-it")

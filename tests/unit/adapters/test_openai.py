@@ -83,15 +83,12 @@ def test_topk_v5(tmp_path):
     assert meta.hook_name == "blocks.6.hook_resid_post" and meta.model_name == "gpt2-small"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="saebench.sae.base.Sae.denormalize restores layer norm with std + 1e-5; "
-    "OpenAI (and sae-lens) use std. Remove this mark once base.py is fixed",
-)
 def test_topk_v5_decode_exact(tmp_path):
     """In float64 any real difference in the formula shows far above rounding."""
-    state = {k: v.double() if torch.is_tensor(v) and v.is_floating_point() else v
-             for k, v in _state().items()}
+    state = {
+        k: v.double() if torch.is_tensor(v) and v.is_floating_point() else v
+        for k, v in _state().items()
+    }
     sae = load_sae(str(_write(tmp_path, state)))
     x = _x(5).double()
     latents, recons = _reference(state, x)

@@ -16,7 +16,7 @@ from saebench import load_sae
 from saebench.errors import SaebenchError
 from saebench.sae import Sae
 
-FACTORIES = '''
+FACTORIES = """
 import torch
 from saebench.sae import SaeMetadata, build_sae
 
@@ -35,7 +35,7 @@ def boom():
     raise RuntimeError("lab server unreachable")
 
 NOT_CALLABLE = 3
-'''
+"""
 
 
 @pytest.fixture

@@ -31,8 +31,13 @@ def saelens_folder(root):
     folder = root / "saelens"
     folder.mkdir()
     save_file(_canonical(), folder / "sae_weights.safetensors")
-    cfg = {"d_in": D, "d_sae": S, "architecture": "standard", "apply_b_dec_to_input": True,
-           "metadata": {"hook_name": "blocks.0.hook_resid_post"}}
+    cfg = {
+        "d_in": D,
+        "d_sae": S,
+        "architecture": "standard",
+        "apply_b_dec_to_input": True,
+        "metadata": {"hook_name": "blocks.0.hook_resid_post"},
+    }
     (folder / "cfg.json").write_text(json.dumps(cfg))
     return folder
 
@@ -41,10 +46,24 @@ def sparsify_folder(root):
     folder = root / "layers.0"
     folder.mkdir()
     t = _canonical()
-    save_file({"encoder.weight": t["W_enc"].T.contiguous(), "encoder.bias": t["b_enc"],
-               "W_dec": t["W_dec"], "b_dec": t["b_dec"]}, folder / "sae.safetensors")
-    cfg = {"activation": "topk", "expansion_factor": 2, "num_latents": 0, "k": 2,
-           "skip_connection": False, "transcode": False, "d_in": D}
+    save_file(
+        {
+            "encoder.weight": t["W_enc"].T.contiguous(),
+            "encoder.bias": t["b_enc"],
+            "W_dec": t["W_dec"],
+            "b_dec": t["b_dec"],
+        },
+        folder / "sae.safetensors",
+    )
+    cfg = {
+        "activation": "topk",
+        "expansion_factor": 2,
+        "num_latents": 0,
+        "k": 2,
+        "skip_connection": False,
+        "transcode": False,
+        "d_in": D,
+    }
     (folder / "cfg.json").write_text(json.dumps(cfg))
     return folder
 
@@ -53,8 +72,12 @@ def dictionary_learning_folder(root):
     folder = root / "trainer_0"
     folder.mkdir()
     t = _canonical()
-    state = {"bias": t["b_dec"], "encoder.weight": t["W_enc"].T, "encoder.bias": t["b_enc"],
-             "decoder.weight": t["W_dec"].T}
+    state = {
+        "bias": t["b_dec"],
+        "encoder.weight": t["W_enc"].T,
+        "encoder.bias": t["b_enc"],
+        "decoder.weight": t["W_dec"].T,
+    }
     torch.save(state, folder / "ae.pt")
     trainer = {"dict_class": "AutoEncoder", "layer": 0, "lm_name": "m"}
     (folder / "config.json").write_text(json.dumps({"trainer": trainer}))
@@ -73,8 +96,13 @@ def openai_file(root):
     folder = root / "resid_post_mlp" / "autoencoders"
     folder.mkdir(parents=True)
     t = _canonical()
-    state = {"pre_bias": t["b_dec"], "encoder.weight": t["W_enc"].T, "latent_bias": t["b_enc"],
-             "decoder.weight": t["W_dec"].T, "activation": "ReLU"}
+    state = {
+        "pre_bias": t["b_dec"],
+        "encoder.weight": t["W_enc"].T,
+        "latent_bias": t["b_enc"],
+        "decoder.weight": t["W_dec"].T,
+        "activation": "ReLU",
+    }
     torch.save(state, folder / "0.pt")
     return folder / "0.pt"
 
@@ -102,6 +130,19 @@ def test_exactly_one_adapter_claims_each_format(tmp_path, name):
     path = MAKERS[name](tmp_path)
     claims = [a for a in adapters.names() if adapters.get(a).detect(path)]
     assert claims == [name]
+
+
+def test_weights_files_detected(tmp_path):
+    sparsify = sparsify_folder(tmp_path) / "sae.safetensors"
+    assert read_uri(str(sparsify))[0] == "sparsify"
+    assert load_sae(str(sparsify)).meta.hook_name == "blocks.0.hook_resid_post"
+    trainer = dictionary_learning_folder(tmp_path)
+    assert read_uri(str(trainer / "ae.pt"))[0] == "dictionary_learning"
+    (trainer / "checkpoints").mkdir()
+    (trainer / "ae.pt").rename(trainer / "checkpoints" / "ae_100.pt")
+    checkpoint = trainer / "checkpoints" / "ae_100.pt"
+    assert read_uri(str(checkpoint))[0] == "dictionary_learning"
+    assert load_sae(str(checkpoint)).meta.model_name == "m"
 
 
 def test_gemmascope_folder_detected(tmp_path):

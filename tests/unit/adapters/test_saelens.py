@@ -90,12 +90,6 @@ def _assert_same(reference, ours, x, x_ours=None):
     assert (codes > 0).any(), "the case must exercise active latents"
 
 
-# saebench.sae.base.Sae.denormalize restores layer_norm with (std + 1e-5); sae-lens and
-# OpenAI restore with std alone, so reconstructions differ by ~1e-5 * |y|. Reported to the
-# owner of base.py; remove this mark once fixed (strict: the fix makes these pass).
-LAYER_NORM_EPS_BUG = pytest.mark.xfail(
-    strict=True, reason="Sae.denormalize multiplies by std + eps instead of std"
-)
 CASES = {
     "standard": ("standard", {}),
     "standard-no-bdec": ("standard", {"apply_b_dec_to_input": False}),
@@ -115,7 +109,7 @@ CASES = {
 
 @pytest.mark.parametrize(
     "case",
-    [pytest.param(c, marks=LAYER_NORM_EPS_BUG) if "layer-norm" in c else c for c in sorted(CASES)],
+    sorted(CASES),
 )
 def test_matches_sae_lens(sl, tmp_path, case):
     arch, options = CASES[case]
