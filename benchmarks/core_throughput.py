@@ -49,8 +49,8 @@ class Shape:
 
     tokens: int = 100_000
     saes: int = 8
-    d_model: int = 256
-    vocab: int = 4096
+    d_model: int = 128
+    vocab: int = 2048
     context: int = 128
     expansion: int = 8
     repeats: int = 2
@@ -71,7 +71,11 @@ def word_tokenizer(directory: Path, vocab: int):
     core = Tokenizer(models.WordLevel(vocab={w: i for i, w in enumerate(words)}, unk_token="<unk>"))
     core.pre_tokenizer = pre_tokenizers.Whitespace()
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=core, bos_token="<bos>", eos_token="<eos>", pad_token="<pad>", unk_token="<unk>"
+        tokenizer_object=core,
+        bos_token="<bos>",
+        eos_token="<eos>",
+        pad_token="<pad>",
+        unk_token="<unk>",
     )
     fast.save_pretrained(str(directory))
     return PreTrainedTokenizerFast.from_pretrained(str(directory))
@@ -179,43 +183,67 @@ def counting_forwards():
         SharedPass.run = original
 
 
-def time_evaluate(model, corpus, saes, n_tokens, batch, context) -> dict[str, float]:
-    """Wall time of evaluate, the part spent in the shared pass, and clean forwards."""
-    with counting_forwards() as passes:
-        started = time.perf_counter()
-        records = run_evaluate(model, corpus, saes, n_tokens, batch, context)
-        total = time.perf_counter() - started
-    shared = sum(r.timing["shared_pass_seconds"] for r in records)
-    return {"total": total, "shared": shared, "forwards": sum(p.model_forwards for p in passes)}
+class Stopwatch:
+    """Wall and process-CPU seconds, added up over laps. With one thread, CPU time is what
+    the work cost even while other processes take turns on the cores."""
+
+    def __init__(self) -> None:
+        self.wall = 0.0
+        self.cpu = 0.0
+
+    @contextmanager
+    def lap(self):
+        wall, cpu = time.perf_counter(), time.process_time()
+        yield
+        self.wall += time.perf_counter() - wall
+        self.cpu += time.process_time() - cpu
+
+
+def time_evaluate(model, corpus, saes, n_tokens, batch, context) -> dict:
+    """Seconds of one evaluate call and clean forwards per batch of its shared pass."""
+    watch = Stopwatch()
+    with counting_forwards() as passes, watch.lap():
+        run_evaluate(model, corpus, saes, n_tokens, batch, context)
+    forwards = sum(p.model_forwards for p in passes)
+    batches = math.ceil(math.ceil(n_tokens / context) / batch)
+    return {"wall": watch.wall, "cpu": watch.cpu, "forwards_per_batch": forwards / batches}
 
 
 @torch.no_grad()
-def time_floor(model, tokens: torch.Tensor, saes: list, batch: int) -> dict[str, float]:
-    """Seconds of each part of the floor, summed over batches: the clean forward, each SAE's
-    encode/decode, and one forward of the layers after the hook."""
-    parts = {"clean": 0.0, "tail": 0.0, **{f"sae{i}": 0.0 for i in range(len(saes))}}
+def time_floor(model, tokens: torch.Tensor, saes: list, batch: int) -> dict[str, Stopwatch]:
+    """Each part of the floor, summed over batches: the clean forward, each SAE's encode and
+    decode, and one forward of the layers after the hook (any edit costs the same)."""
+    parts = {"clean": Stopwatch(), "tail": Stopwatch()}
+    parts.update({f"sae{i}": Stopwatch() for i in range(len(saes))})
     kept = {}
 
     def keep(act, hook):
         kept["resid"] = act
 
     for start in range(0, tokens.shape[0], batch):
-        chunk = tokens[start : start + batch]
-        began = time.perf_counter()
-        model.run_with_hooks(chunk, fwd_hooks=[(HOOK, keep)], return_type="logits")
-        parts["clean"] += time.perf_counter() - began
+        with parts["clean"].lap():
+            model.run_with_hooks(
+                tokens[start : start + batch], fwd_hooks=[(HOOK, keep)], return_type="logits"
+            )
         for i, sae in enumerate(saes):
-            began = time.perf_counter()
-            sae(kept["resid"])
-            parts[f"sae{i}"] += time.perf_counter() - began
-        began = time.perf_counter()
-        model(kept["resid"], start_at_layer=START_LAYER, return_type="logits")
-        parts["tail"] += time.perf_counter() - began
+            with parts[f"sae{i}"].lap():
+                sae(kept["resid"])
+        with parts["tail"].lap():
+            model(kept["resid"], start_at_layer=START_LAYER, return_type="logits")
     return parts
 
 
-def best(samples: list[dict[str, float]]) -> dict[str, float]:
-    return {key: min(s[key] for s in samples) for key in samples[0]}
+def best(samples: list[dict]) -> dict[str, dict[str, float]]:
+    """Per figure, the least wall and the least CPU time over repeats."""
+
+    def get(sample, key, clock):
+        value = sample[key]
+        return getattr(value, clock) if isinstance(value, Stopwatch) else value[clock]
+
+    return {
+        key: {clock: min(get(s, key, clock) for s in samples) for clock in ("wall", "cpu")}
+        for key in samples[0]
+    }
 
 
 def measure_speed(model, corpus: Path, saes: list, shape: Shape, batch: int) -> dict:
@@ -224,19 +252,15 @@ def measure_speed(model, corpus: Path, saes: list, shape: Shape, batch: int) -> 
 
     tokens = make_contexts(model.tokenizer, text_source(str(corpus)), shape.context, shape.tokens)
     warm = min(shape.tokens, 2 * batch * shape.context)
-    run_evaluate(model, corpus, saes[:1], warm, batch, shape.context)  # imports, plug-in discovery
-    floors, one, many = [], [], []
+    run_evaluate(model, corpus, saes[:1], warm, batch, shape.context)  # imports, plug-ins
+    floors, runs = [], []
     for _ in range(shape.repeats):  # interleaved, so load drift hits every figure alike
         floors.append(time_floor(model, tokens.tokens, saes, batch))
-        one.append(time_evaluate(model, corpus, saes[:1], shape.tokens, batch, shape.context))
-        many.append(time_evaluate(model, corpus, saes, shape.tokens, batch, shape.context))
-    return {
-        "floor": best(floors),
-        "one": best(one),
-        "many": best(many),
-        "n_tokens": tokens.n_tokens,
-        "n_batches": math.ceil(tokens.tokens.shape[0] / batch),
-    }
+        one = time_evaluate(model, corpus, saes[:1], shape.tokens, batch, shape.context)
+        many = time_evaluate(model, corpus, saes, shape.tokens, batch, shape.context)
+        runs.append({"one": one, "many": many})
+    forwards = {k: runs[-1][k]["forwards_per_batch"] for k in ("one", "many")}
+    return {**best(floors), **best(runs), "forwards": forwards, "n_tokens": tokens.n_tokens}
 
 
 # -- memory -----------------------------------------------------------------------------------
@@ -277,37 +301,53 @@ def measure_memory(args, shape: Shape, batch: int) -> list[dict]:
 
 
 # -- report -----------------------------------------------------------------------------------
+def floors(speed: dict, n: int, clock: str) -> tuple[float, float]:
+    """The floor of (b) and (c): one clean forward, the SAE matmuls, and one after-hook
+    forward per SAE plus one for zero ablation (once per hook, whatever the SAE count)."""
+    clean, tail = speed["clean"][clock], speed["tail"][clock]
+    sae = [speed[f"sae{i}"][clock] for i in range(n)]
+    return clean + sae[0] + 2 * tail, clean + sum(sae) + (n + 1) * tail
+
+
 def report_speed(speed: dict, shape: Shape, batch: int) -> None:
-    floor, one, many, n = speed["floor"], speed["one"], speed["many"], shape.saes
-    sae_parts = [floor[f"sae{i}"] for i in range(n)]
-    clean, tail = floor["clean"], floor["tail"]
-    floor_one = clean + sae_parts[0] + 2 * tail
-    floor_many = clean + sum(sae_parts) + (n + 1) * tail
-    print(f"\nspeed, best of {shape.repeats} (seconds; {speed['n_tokens']:,} tokens)")
-    print(f"  (a) plain forward, all tokens       {clean:8.2f}")
-    print(f"      floor parts: SAE encode+decode   {sae_parts[0]:8.2f} per SAE")
-    print(f"                   layers after hook   {tail:8.2f} per run")
-    rows = [("(b) evaluate, 1 SAE", one, floor_one, 1), (f"(c) evaluate, {n} SAEs", many, floor_many, n)]
-    print(f"\n  {'':24}{'time':>8}{'shared':>8}{'floor':>8}{'t/floor':>9}{'target':>8}{'fwd/batch':>10}")
-    for label, got, fl, _ in rows:
-        ratio = got["total"] / fl
+    n = shape.saes
+    print(f"\nspeed: best of {shape.repeats}; {speed['n_tokens']:,} tokens", end="")
+    print(f" in batches of {batch} x {shape.context}                 wall s    cpu s")
+    for label, key in (
+        ("(a) plain forward over all tokens", "clean"),
+        ("    floor part: SAE encode + decode, one SAE", "sae0"),
+        ("    floor part: layers after the hook, one run", "tail"),
+    ):
+        print(f"  {label:66}{speed[key]['wall']:8.2f} {speed[key]['cpu']:8.2f}")
+    print(
+        f"\n  {'':22}{'wall s':>8}{'floor':>8}{'ratio':>8}{'cpu s':>9}{'floor':>8}{'ratio':>8}",
+        end="",
+    )
+    print(f"{'target':>8}{'clean fwd/batch':>17}")
+    rows = [("(b) evaluate, 1 SAE", "one", 0), (f"(c) evaluate, {n} SAEs", "many", 1)]
+    for label, key, which in rows:
+        line = f"  {label:22}"
+        for clock in ("wall", "cpu"):
+            got, floor = speed[key][clock], floors(speed, n, clock)[which]
+            line += f"{got:8.2f}{floor:8.2f}{got / floor:7.2f}x" + (" " if clock == "wall" else "")
+        print(line + f"{'1.3x':>8}{speed['forwards'][key]:17.2f}")
+    print("  (whole evaluate call, tokenisation and records included)")
+    print("\n  SAELens/SAEBench-style estimate, 4 full forwards per SAE (from (a)):")
+    for label, key, which in rows:
+        k = 1 if which == 0 else n
+        est = {c: 4 * k * speed["clean"][c] for c in ("wall", "cpu")}
         print(
-            f"  {label:24}{got['total']:8.2f}{got['shared']:8.2f}{fl:8.2f}{ratio:8.2f}x"
-            f"{'<=1.3x':>8}{got['forwards'] / speed['n_batches']:10.2f}"
+            f"  {label:22}{est['wall']:8.2f} s wall = {est['wall'] / speed[key]['wall']:5.2f}x ours"
+            f"{est['cpu']:9.2f} s cpu = {est['cpu'] / speed[key]['cpu']:5.2f}x ours"
         )
-    print("  (time: whole evaluate call; shared: its shared pass; floor: clean forward + SAE")
-    print("   matmuls + one after-hook forward per SAE + one for zero ablation)")
-    print("\n  SAELens/SAEBench-style estimate: 4 full forwards per SAE")
-    for label, got, _, k in rows:
-        estimate = 4 * k * clean
-        print(f"  {label:24}{estimate:8.2f} s  = {estimate / got['total']:5.2f}x our time")
-    print(f"\n  batch size {batch} contexts of {shape.context} tokens for every figure")
 
 
 def report_memory(results: list[dict]) -> None:
     small, large = results
     print("\nmemory: peak RSS of evaluate, one SAE, each size in a fresh process (MiB)")
-    print(f"  {'tokens':>10}{'before':>9}{'peak':>9}{'growth':>9}{'token ids':>10}{'growth-ids':>11}")
+    print(
+        f"  {'tokens':>10}{'before':>9}{'peak':>9}{'growth':>9}{'token ids':>10}{'growth-ids':>11}"
+    )
     for r in results:
         growth = r["peak_mib"] - r["before_mib"]
         print(

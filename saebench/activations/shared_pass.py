@@ -94,14 +94,14 @@ class SharedPass:
         root = self.cache_root or tmp
         if root is None:
             return None
-        from saebench.models.load import model_identity
+        from saebench.models.load import model_fingerprint
 
+        # Hashing the token ids covers tokenizer, BOS handling, context size and count;
+        # a persistent cache also hashes the weights so two models of one name never mix.
         key = {
-            "model": model_identity(self.model),
+            "model": model_fingerprint(self.model, weights=self.cache_root is not None),
             "hooks": names,
-            "dataset": self.token_set.source.fingerprint,
-            "context_size": self.token_set.context_size,
-            "n_tokens": self.token_set.n_tokens,
+            "tokens": _tensor_digest(self.token_set.tokens),
             "batch_size": self.batch_size,
         }
         return ActivationCache(root, key)
@@ -210,6 +210,12 @@ class SharedPass:
                         kl_zero=kl_zero[mask],
                     )
         return results
+
+
+def _tensor_digest(tensor: Tensor) -> str:
+    import hashlib
+
+    return hashlib.sha256(tensor.contiguous().cpu().numpy().tobytes()).hexdigest()[:16]
 
 
 def _splice(slot: SaeSlot, mask: Tensor):

@@ -190,7 +190,7 @@ class MdlEvaluator(Evaluator):
             self._accumulate(batch)
 
     def _gather_ranges(self, batch: SaeBatch) -> None:
-        codes = batch.codes.detach().double()
+        codes = batch.codes.detach()  # min and max are exact in the codes' own dtype
         target = batch.target.detach().double()
         active = codes != 0
         if self.config.quantizer == "log" and bool((codes < 0).any()):
@@ -198,8 +198,8 @@ class MdlEvaluator(Evaluator):
                 "mdl: the log quantiser needs positive codes but this SAE has negative ones; "
                 "set quantizer='uniform'"
             )
-        low = torch.where(active, codes, math.inf).amin(0)
-        high = torch.where(active, codes, -math.inf).amax(0)
+        low = torch.where(active, codes, math.inf).amin(0).double()
+        high = torch.where(active, codes, -math.inf).amax(0).double()
         fires = active.sum(0, dtype=torch.int64)
         if self.fires is None:
             self.fires, self.code_min, self.code_max = fires, low, high

@@ -165,25 +165,8 @@ def test_training_is_deterministic(data):
 
 @pytest.mark.parametrize(
     "name",
-    [
-        "relu",
-        "topk",
-        "batchtopk",
-        "jumprelu",
-        "gated",
-        "matryoshka",
-        "transcoder",
-        "neurons",
-        "pca",
-        pytest.param(
-            "random",
-            marks=pytest.mark.xfail(
-                reason="the core maps the label 'random' to a ReLU encoder "
-                "(saebench.sae.build.ARCHITECTURES), so a TopK random dictionary reloads as ReLU",
-                strict=False,
-            ),
-        ),
-    ],
+    ["relu", "topk", "batchtopk", "jumprelu", "gated", "matryoshka", "transcoder"]
+    + ["neurons", "pca", "random"],
 )
 def test_saelens_round_trip(trained, data, tmp_path, name):
     sae = trained[name]
