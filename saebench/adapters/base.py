@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
+from pydantic import ValidationError
 from torch import Tensor
 
 from saebench.errors import SaebenchError
 from saebench.registry import adapters
-from saebench.sae import Sae
+from saebench.sae import Sae, SaeMetadata
 
 
 class Adapter:
@@ -116,3 +117,57 @@ def read_npz(path: Path) -> dict[str, Tensor]:
             return {key: torch.from_numpy(np.array(data[key])) for key in data.files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise SaebenchError(f"{path}: unreadable npz file ({exc}); download it again") from exc
+
+
+SIDECAR = "saebench.json"
+# What a sidecar may set: where the SAE sits in the model, never how it computes.
+SIDECAR_KEYS = {
+    "hook_name",
+    "hook_name_out",
+    "hook_head_index",
+    "model_name",
+    "context_size",
+    "prepend_bos",
+    "dataset_path",
+    "reshape_activations",
+}
+
+
+# -- shared by the adapters whose files do not say where the SAE sits ----------------------
+def read_sidecar(folder: Path, lenient: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Placement overrides from ``saebench.json`` (strict) and ``lenient`` files beside it.
+
+    ``saebench.json`` may only hold :data:`SIDECAR_KEYS`; the lenient files (a SAELens-style
+    ``cfg.json``, say) contribute just those keys and may hold anything else. The strict
+    sidecar wins.
+    """
+    found: dict[str, Any] = {}
+    for name in lenient:
+        if (folder / name).is_file():
+            cfg = read_json(folder / name)
+            cfg = {**cfg, **(cfg.get("metadata") or {})}
+            found.update({k: v for k, v in cfg.items() if k in SIDECAR_KEYS and v is not None})
+    file = folder / SIDECAR
+    if file.is_file():
+        data = read_json(file)
+        unknown = sorted(set(data) - SIDECAR_KEYS)
+        if unknown:
+            raise SaebenchError(
+                f"{file}: unknown key(s) {', '.join(unknown)}; allowed: "
+                f"{', '.join(sorted(SIDECAR_KEYS))}"
+            )
+        found.update(data)
+    return found
+
+
+def metadata_or_error(where: Path | str, **fields: Any) -> SaeMetadata:
+    """``SaeMetadata(**fields)``, with a bad value reported against the file it came from."""
+    try:
+        return SaeMetadata(**fields)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise SaebenchError(
+            f"{where}: bad metadata ({problems}); fix the config or sidecar"
+        ) from exc

@@ -28,33 +28,23 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from pydantic import ValidationError
 from torch import Tensor
 
 from saebench.adapters.base import (
+    SIDECAR,
     Adapter,
     existing_path,
+    metadata_or_error,
     read_json,
     read_npz,
     read_safetensors,
+    read_sidecar,
     register_adapter,
 )
 from saebench.errors import SaebenchError
-from saebench.sae import Sae, SaeMetadata, build_sae
+from saebench.sae import Sae, build_sae
 
 WEIGHT_FILES = ("params.npz", "params.safetensors")
-SIDECAR = "saebench.json"
-# What a sidecar may set: where the SAE sits in the model, never how it computes.
-SIDECAR_KEYS = {
-    "hook_name",
-    "hook_name_out",
-    "hook_head_index",
-    "model_name",
-    "context_size",
-    "prepend_bos",
-    "dataset_path",
-    "reshape_activations",
-}
 _KEYS = {
     "w_enc": "W_enc",
     "w_dec": "W_dec",
@@ -248,43 +238,3 @@ def _from_hf_config(folder: Path) -> dict[str, Any]:
                 place["hook_name_out"] = hook_out.format(layer)
             return place
     return {}
-
-
-# -- shared by the adapters whose files do not say where the SAE sits ----------------------
-def read_sidecar(folder: Path, lenient: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Placement overrides from ``saebench.json`` (strict) and ``lenient`` files beside it.
-
-    ``saebench.json`` may only hold :data:`SIDECAR_KEYS`; the lenient files (a SAELens-style
-    ``cfg.json``, say) contribute just those keys and may hold anything else. The strict
-    sidecar wins.
-    """
-    found: dict[str, Any] = {}
-    for name in lenient:
-        if (folder / name).is_file():
-            cfg = read_json(folder / name)
-            cfg = {**cfg, **(cfg.get("metadata") or {})}
-            found.update({k: v for k, v in cfg.items() if k in SIDECAR_KEYS and v is not None})
-    file = folder / SIDECAR
-    if file.is_file():
-        data = read_json(file)
-        unknown = sorted(set(data) - SIDECAR_KEYS)
-        if unknown:
-            raise SaebenchError(
-                f"{file}: unknown key(s) {', '.join(unknown)}; allowed: "
-                f"{', '.join(sorted(SIDECAR_KEYS))}"
-            )
-        found.update(data)
-    return found
-
-
-def metadata_or_error(where: Path | str, **fields: Any) -> SaeMetadata:
-    """``SaeMetadata(**fields)``, with a bad value reported against the file it came from."""
-    try:
-        return SaeMetadata(**fields)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise SaebenchError(
-            f"{where}: bad metadata ({problems}); fix the config or sidecar"
-        ) from exc

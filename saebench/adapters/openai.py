@@ -25,8 +25,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from saebench.adapters.base import Adapter, existing_path, read_torch, register_adapter
-from saebench.adapters.gemmascope import metadata_or_error, read_sidecar
+from saebench.adapters.base import (
+    Adapter,
+    existing_path,
+    metadata_or_error,
+    read_sidecar,
+    read_torch,
+    register_adapter,
+)
 from saebench.errors import SaebenchError
 from saebench.sae import Sae, build_sae
 

@@ -32,11 +32,12 @@ from torch import Tensor
 from saebench.adapters.base import (
     Adapter,
     existing_path,
+    metadata_or_error,
     read_json,
     read_safetensors,
+    read_sidecar,
     register_adapter,
 )
-from saebench.adapters.gemmascope import metadata_or_error, read_sidecar
 from saebench.errors import SaebenchError
 from saebench.sae import Sae, build_sae
 

@@ -267,7 +267,7 @@ class _BatchTopK(_TopK):
     label = "batchtopk"
     encoder = "jumprelu"
 
-    def __init__(self, *args, threshold_rate: float = 0.01, **kwargs) -> None:
+    def __init__(self, *args, threshold_rate: float = 0.05, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.threshold_rate = threshold_rate
         self.register_buffer("threshold", torch.tensor(float("nan")))
