@@ -59,17 +59,17 @@ def _plan() -> list[SaeSpec]:
 
     def transcoder(acts, cfg, meta) -> Sae:
         return T.train_transcoder(
-            acts[MLP_IN], acts[MLP_OUT], d_sae=D_SAE, l1_coeff=0.04, config=cfg, meta=meta
+            acts[MLP_IN], acts[MLP_OUT], d_sae=D_SAE, l1_coeff=0.012, config=cfg, meta=meta
         )
 
     return [
-        SaeSpec("resid-relu", RESID, resid(T.train_relu, d_sae=D_SAE, l1_coeff=0.04)),
+        SaeSpec("resid-relu", RESID, resid(T.train_relu, d_sae=D_SAE, l1_coeff=0.012)),
         SaeSpec("resid-topk-8", RESID, resid(T.train_topk, d_sae=D_SAE, k=8)),
         SaeSpec("resid-topk-16", RESID, resid(T.train_topk, d_sae=D_SAE, k=K)),
         SaeSpec("resid-topk-32", RESID, resid(T.train_topk, d_sae=D_SAE, k=32)),
         SaeSpec("resid-batchtopk", RESID, resid(T.train_batchtopk, d_sae=D_SAE, k=K)),
         SaeSpec("resid-jumprelu", RESID, resid(T.train_jumprelu, d_sae=D_SAE, target_l0=K)),
-        SaeSpec("resid-gated", RESID, resid(T.train_gated, d_sae=D_SAE, l1_coeff=0.04)),
+        SaeSpec("resid-gated", RESID, resid(T.train_gated, d_sae=D_SAE, l1_coeff=0.02)),
         SaeSpec(
             "resid-matryoshka",
             RESID,
@@ -87,7 +87,7 @@ def _plan() -> list[SaeSpec]:
             ),
         ),
         SaeSpec("mlp-topk-16", MLP_OUT, mlp(T.train_topk, d_sae=D_SAE, k=K)),
-        SaeSpec("mlp-relu", MLP_OUT, mlp(T.train_relu, d_sae=D_SAE, l1_coeff=0.04)),
+        SaeSpec("mlp-relu", MLP_OUT, mlp(T.train_relu, d_sae=D_SAE, l1_coeff=0.015)),
         SaeSpec("transcoder-mlp", MLP_IN, transcoder, hook_out=MLP_OUT),
     ]
 

@@ -46,7 +46,7 @@ class TrainConfig:
 
     n_tokens: int = 1_000_000
     batch_size: int = 1024
-    lr: float = 2e-3
+    lr: float = 3e-3
     warmup_fraction: float = 0.02
     decay_fraction: float = 0.2
     sparsity_warmup_fraction: float = 0.1
