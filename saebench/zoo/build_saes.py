@@ -59,7 +59,7 @@ def _plan() -> list[SaeSpec]:
 
     def transcoder(acts, cfg, meta) -> Sae:
         return T.train_transcoder(
-            acts[MLP_IN], acts[MLP_OUT], d_sae=D_SAE, l1_coeff=0.012, config=cfg, meta=meta
+            acts[MLP_IN], acts[MLP_OUT], d_sae=D_SAE, l1_coeff=0.006, config=cfg, meta=meta
         )
 
     return [
@@ -87,7 +87,7 @@ def _plan() -> list[SaeSpec]:
             ),
         ),
         SaeSpec("mlp-topk-16", MLP_OUT, mlp(T.train_topk, d_sae=D_SAE, k=K)),
-        SaeSpec("mlp-relu", MLP_OUT, mlp(T.train_relu, d_sae=D_SAE, l1_coeff=0.015)),
+        SaeSpec("mlp-relu", MLP_OUT, mlp(T.train_relu, d_sae=D_SAE, l1_coeff=0.01)),
         SaeSpec("transcoder-mlp", MLP_IN, transcoder, hook_out=MLP_OUT),
     ]
 
@@ -104,10 +104,15 @@ def training_texts(seed: int, n_tokens: int) -> list[str]:
 
 
 def heldout_texts(seed: int = 0) -> list[str]:
-    """Held-out zoo text (test-split facts, held-out IOI pairs and templates, fresh prose)."""
+    """Held-out zoo text, every kind shuffled together: test-split facts under unseen
+    phrasings, IOI sentences with held-out pairs and templates, and fresh prose."""
+    import random
+
     from saebench.zoo.corpus import heldout_sentences
 
-    return heldout_sentences("test", seed=seed)
+    texts = [text for kind in heldout_sentences("test", seed=seed).values() for text in kind]
+    random.Random(f"zoo-sae-eval|{seed}").shuffle(texts)
+    return texts
 
 
 @torch.no_grad()
@@ -176,7 +181,7 @@ def build(
         "seed": seed,
         "train_tokens": n_acts,
         "eval_tokens": eval_tokens,
-        "eval_text": "saebench.zoo.corpus.heldout_sentences('test', seed=0)",
+        "eval_text": "saebench.zoo.build_saes.heldout_texts(seed=0)",
         "build_seconds": round(time.perf_counter() - started, 1),
         "saes": metrics,
     }

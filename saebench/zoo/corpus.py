@@ -182,16 +182,17 @@ def prose_sentences(rng: random.Random, n: int) -> list[str]:
 
 def heldout_sentences(
     split: str, seed: int = 0, n_ioi: int = 1000, n_prose: int = 1000
-) -> list[str]:
-    """Text for a held-out loss: the facts of ``split``'s cities under phrasings never seen
-    with them, IOI sentences with held-out name pairs and templates, and fresh prose."""
+) -> dict[str, list[str]]:
+    """Text for held-out losses, by kind: ``facts`` (the facts of ``split``'s cities under
+    phrasings never seen with them), ``ioi`` (held-out name pairs and templates) and
+    ``prose`` (a fresh draw)."""
     rng = random.Random(f"heldout|{split}|{seed}")
-    out = [f"{p.text} {p.answer}." for p in facts.fact_prompts(split, per_kind=1, seed=seed)]
+    fact_text = [f"{p.text} {p.answer}." for p in facts.fact_prompts(split, per_kind=1, seed=seed)]
+    ioi_text = []
     for heldout in ("pairs", "templates"):
         prompts = facts.ioi_prompts(split, n_ioi // 2, seed=seed, heldout=heldout)
-        out += [p.full_text for p in prompts]
-    out += prose_sentences(rng, n_prose)
-    return out
+        ioi_text += [p.full_text for p in prompts]
+    return {"facts": fact_text, "ioi": ioi_text, "prose": prose_sentences(rng, n_prose)}
 
 
 def template_words() -> set[str]:

@@ -62,7 +62,7 @@ def fact_accuracy(model, prompts: Sequence[facts.FactPrompt]) -> dict[str, float
     logits = last_logits(model, [p.text for p in prompts])
     predicted = logits.argmax(-1).tolist()
     hits: dict[str, list[bool]] = defaultdict(list)
-    for p, guess in zip(prompts, predicted):
+    for p, guess in zip(prompts, predicted, strict=True):
         ok = guess == token_id(model, p.answer)
         hits[p.relation].append(ok)
         hits[f"{p.relation}_{p.kind}"].append(ok)
@@ -85,9 +85,16 @@ def ioi_accuracy(model, prompts: Sequence[facts.IoiPrompt]) -> dict[str, float]:
     }
 
 
-@torch.no_grad()
 def mean_loss(model, texts: Sequence[str], batch_size: int = 128) -> float:
     """Mean next-token cross-entropy (nats) over every token of ``texts`` after ``<bos>``."""
+    total, count = summed_loss(model, texts, batch_size)
+    return total / count
+
+
+@torch.no_grad()
+def summed_loss(model, texts: Sequence[str], batch_size: int = 128) -> tuple[float, int]:
+    """Summed next-token cross-entropy over every token of ``texts`` after ``<bos>``, and the
+    number of tokens it covers."""
     tok = model.tokenizer
     total, count = 0.0, 0
     for start in range(0, len(texts), batch_size):
@@ -105,7 +112,7 @@ def mean_loss(model, texts: Sequence[str], batch_size: int = 128) -> float:
         keep = mask[:, 1:]
         total += losses[keep].sum().item()
         count += int(keep.sum())
-    return total / count
+    return total, count
 
 
 def evaluate(
@@ -139,7 +146,11 @@ def evaluate(
     if n_loss_sentences:
         half = n_loss_sentences // 2
         texts = heldout_sentences(split, seed=seed, n_ioi=half, n_prose=half)
-        out["heldout_loss"] = mean_loss(model, texts)
+        sums = {kind: summed_loss(model, lines) for kind, lines in texts.items()}
+        for kind, (total, count) in sums.items():
+            out[f"heldout_{kind}_loss"] = total / count
+        # pooled over all tokens: the checkpoint tie-breaker; its mix depends on the sizes
+        out["heldout_loss"] = sum(t for t, _ in sums.values()) / sum(c for _, c in sums.values())
     out["n_cities"] = float(len(facts.load_cities(split)))
     out["n_fact_prompts"] = float(len(heldout))
     return out

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 MODEL_NAME = "saebench-zoo"
-# Buffers that HookedTransformer rebuilds itself; they are not stored in model.safetensors.
+# Buffers that HookedTransformer rebuilds itself; older files may lack them.
 REBUILT_BUFFERS = ("attn.mask", "attn.IGNORE")
 
 
@@ -57,9 +57,12 @@ def load_model(device: str = "cpu", dtype: torch.dtype = torch.float32, path: Pa
 
 
 def saved_state_dict(model) -> dict[str, torch.Tensor]:
-    """The tensors written to ``model.safetensors``: every float32 weight, no rebuilt buffers."""
+    """The tensors written to ``model.safetensors``: the whole state dict, floats as float32.
+
+    The attention buffers (``attn.mask``, empty until first use, and ``attn.IGNORE``) are kept
+    so that a strict ``load_state_dict`` works too.
+    """
     return {
-        k: v.detach().to(torch.float32).contiguous()
+        k: (v.detach().to(torch.float32) if v.is_floating_point() else v.detach()).contiguous()
         for k, v in model.state_dict().items()
-        if not k.endswith(REBUILT_BUFFERS)
     }
