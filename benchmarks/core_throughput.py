@@ -12,13 +12,16 @@ encode/decode matmuls, and one forward of the layers after the hook per SAE plus
 ablation. It prints each time, its floor and time/floor, and an estimate of an
 SAELens/SAEBench-style evaluation (four full forwards per SAE: clean, spliced, zero-ablated,
 and again for sparsity). Then, each in a fresh subprocess, the peak RSS of ``evaluate`` for
-one SAE at ``--tokens`` and at ten times as many tokens. It prints figures; it asserts nothing.
+one SAE at ``--tokens`` and at ten times as many tokens (on a tiny model, to keep the run
+short). It prints figures; it asserts nothing.
 
-Times are best-of-N wall times with the measurements interleaved, so ratios within one run
-hold up when other work shares the machine; absolute times do not.
+Times are best-of-N, as wall time and as process CPU time, with the measurements interleaved,
+so ratios within one run hold up when other work shares the machine; absolute times do not.
 
     python benchmarks/core_throughput.py            # full run, about 10 minutes
     python benchmarks/core_throughput.py --quick    # smoke run, under a minute
+
+See benchmarks/README.md for what each printed figure means.
 """
 
 from __future__ import annotations
@@ -26,13 +29,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -50,6 +55,7 @@ class Shape:
     tokens: int = 100_000
     saes: int = 8
     d_model: int = 128
+    heads: int = 4
     vocab: int = 2048
     context: int = 128
     expansion: int = 8
@@ -58,6 +64,10 @@ class Shape:
 
 
 QUICK = Shape(tokens=8_192, saes=4, d_model=64, vocab=1024, repeats=1, memory_factor=4)
+# The memory runs use a tiny model: ten times the tokens at the speed model's size would take
+# most of the time budget, and what they measure, growth with the token count, does not depend
+# on the model's size (the per-batch working set does; it is printed as the growth).
+MEMORY = Shape(d_model=32, heads=1, vocab=256)
 
 
 # -- the synthetic model, corpus and SAEs ------------------------------------------------------
@@ -88,8 +98,8 @@ def build_model(directory: Path, shape: Shape):
     cfg = HookedTransformerConfig(
         n_layers=4,
         d_model=shape.d_model,
-        n_heads=4,
-        d_head=shape.d_model // 4,
+        n_heads=shape.heads,
+        d_head=shape.d_model // shape.heads,
         d_mlp=4 * shape.d_model,
         n_ctx=shape.context,
         d_vocab=shape.vocab,
@@ -99,19 +109,23 @@ def build_model(directory: Path, shape: Shape):
         seed=0,
         default_prepend_bos=True,
     )
-    return HookedTransformer(cfg, tokenizer=tokenizer).eval().requires_grad_(False)
+    with warnings.catch_warnings():  # "HookedTransformer is deprecated" (TransformerLens 3)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        model = HookedTransformer(cfg, tokenizer=tokenizer)
+    return model.eval().requires_grad_(False)
 
 
 def write_corpus(path: Path, n_tokens: int, vocab: int, seed: int = 0) -> Path:
-    """Random documents of 20-400 words, a few more words than ``n_tokens`` in all."""
+    """Random documents of 20-400 words, a few more words than ``n_tokens`` in all; written
+    line by line so that no copy of the text stays in this process."""
     rng = random.Random(seed)
     words = [f"w{i}" for i in range(vocab - len(SPECIALS))]
-    lines, total = [], 0
-    while total < n_tokens * 1.05 + 1000:
-        length = rng.randint(20, 400)
-        lines.append(" ".join(rng.choices(words, k=length)))
-        total += length + 1
-    path.write_text("\n".join(lines) + "\n")
+    total = 0
+    with path.open("w") as out:
+        while total < n_tokens * 1.05 + 1000:
+            length = rng.randint(20, 400)
+            out.write(" ".join(rng.choices(words, k=length)) + "\n")
+            total += length + 1
     return path
 
 
@@ -191,6 +205,9 @@ class Stopwatch:
         self.wall = 0.0
         self.cpu = 0.0
 
+    def seconds(self) -> dict[str, float]:
+        return {"wall": self.wall, "cpu": self.cpu}
+
     @contextmanager
     def lap(self):
         wall, cpu = time.perf_counter(), time.process_time()
@@ -204,15 +221,15 @@ def time_evaluate(model, corpus, saes, n_tokens, batch, context) -> dict:
     watch = Stopwatch()
     with counting_forwards() as passes, watch.lap():
         run_evaluate(model, corpus, saes, n_tokens, batch, context)
-    forwards = sum(p.model_forwards for p in passes)
     batches = math.ceil(math.ceil(n_tokens / context) / batch)
-    return {"wall": watch.wall, "cpu": watch.cpu, "forwards_per_batch": forwards / batches}
+    return watch.seconds(), sum(p.model_forwards for p in passes) / batches
 
 
 @torch.no_grad()
-def time_floor(model, tokens: torch.Tensor, saes: list, batch: int) -> dict[str, Stopwatch]:
-    """Each part of the floor, summed over batches: the clean forward, each SAE's encode and
-    decode, and one forward of the layers after the hook (any edit costs the same)."""
+def time_floor(model, tokens: torch.Tensor, saes: list, batch: int) -> dict[str, dict]:
+    """Each part of the floor, summed over batches: the clean forward (keeping the hook's
+    activation, as the harness does), each SAE's encode and decode, and one forward of the
+    layers after the hook (what the edit is does not change its cost)."""
     parts = {"clean": Stopwatch(), "tail": Stopwatch()}
     parts.update({f"sae{i}": Stopwatch() for i in range(len(saes))})
     kept = {}
@@ -230,18 +247,13 @@ def time_floor(model, tokens: torch.Tensor, saes: list, batch: int) -> dict[str,
                 sae(kept["resid"])
         with parts["tail"].lap():
             model(kept["resid"], start_at_layer=START_LAYER, return_type="logits")
-    return parts
+    return {name: watch.seconds() for name, watch in parts.items()}
 
 
 def best(samples: list[dict]) -> dict[str, dict[str, float]]:
     """Per figure, the least wall and the least CPU time over repeats."""
-
-    def get(sample, key, clock):
-        value = sample[key]
-        return getattr(value, clock) if isinstance(value, Stopwatch) else value[clock]
-
     return {
-        key: {clock: min(get(s, key, clock) for s in samples) for clock in ("wall", "cpu")}
+        key: {clock: min(s[key][clock] for s in samples) for clock in ("wall", "cpu")}
         for key in samples[0]
     }
 
@@ -253,19 +265,26 @@ def measure_speed(model, corpus: Path, saes: list, shape: Shape, batch: int) -> 
     tokens = make_contexts(model.tokenizer, text_source(str(corpus)), shape.context, shape.tokens)
     warm = min(shape.tokens, 2 * batch * shape.context)
     run_evaluate(model, corpus, saes[:1], warm, batch, shape.context)  # imports, plug-ins
-    floors, runs = [], []
+    samples, forwards = [], {}
     for _ in range(shape.repeats):  # interleaved, so load drift hits every figure alike
-        floors.append(time_floor(model, tokens.tokens, saes, batch))
-        one = time_evaluate(model, corpus, saes[:1], shape.tokens, batch, shape.context)
-        many = time_evaluate(model, corpus, saes, shape.tokens, batch, shape.context)
-        runs.append({"one": one, "many": many})
-    forwards = {k: runs[-1][k]["forwards_per_batch"] for k in ("one", "many")}
-    return {**best(floors), **best(runs), "forwards": forwards, "n_tokens": tokens.n_tokens}
+        sample = time_floor(model, tokens.tokens, saes, batch)
+        for key, group in (("one", saes[:1]), ("many", saes)):
+            sample[key], forwards[key] = time_evaluate(
+                model, corpus, group, shape.tokens, batch, shape.context
+            )
+        samples.append(sample)
+    return {**best(samples), "forwards": forwards, "n_tokens": tokens.n_tokens}
 
 
 # -- memory -----------------------------------------------------------------------------------
-def memory_child(n_tokens: int, shape: Shape, batch: int, threads: int) -> None:
-    """Runs in a fresh process: evaluate one SAE on ``n_tokens``, print RSS figures as JSON."""
+# glibc's malloc keeps freed blocks of up to 32 MB for reuse, and by how much varies from run
+# to run (+-10% of the peak here). A fixed threshold hands every block of 1 MB or more back to
+# the kernel when freed, so the RSS follows the live tensors and the peak is reproducible.
+CHILD_ENV = {"MALLOC_MMAP_THRESHOLD_": str(2**20), "TOKENIZERS_PARALLELISM": "false"}
+
+
+def memory_child(n_tokens: int, shape: Shape, batch: int | None, threads: int) -> None:
+    """In a fresh process: evaluate one SAE on ``n_tokens``; print RSS figures as JSON."""
     torch.set_num_threads(threads)
     with tempfile.TemporaryDirectory(prefix="saebench-bench-") as tmp:
         model = build_model(Path(tmp), shape)
@@ -276,6 +295,7 @@ def memory_child(n_tokens: int, shape: Shape, batch: int, threads: int) -> None:
         peak = _status_kib("VmHWM")
     figures = {
         "n_tokens": records[0].dataset.n_tokens,
+        "batch": batch or harness_batch_size(model, sae, shape.context),
         "before_mib": before / 1024,
         "peak_mib": peak / 1024,
         "token_ids_mib": records[0].dataset.n_tokens * 8 / 2**20,
@@ -290,12 +310,16 @@ def _status_kib(field: str) -> int:
     raise RuntimeError(f"no {field} in /proc/self/status")
 
 
-def measure_memory(args, shape: Shape, batch: int) -> list[dict]:
+def measure_memory(args, shape: Shape) -> list[dict]:
     results = []
     for n_tokens in (shape.tokens, shape.memory_factor * shape.tokens):
-        command = [sys.executable, __file__, "--memory-child", str(n_tokens), "--threads"]
-        command += [str(args.threads), "--batch-size", str(batch)] + (["--quick"] * args.quick)
-        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        command = [sys.executable, __file__, "--memory-child", str(n_tokens)]
+        command += ["--threads", str(args.threads)] + ["--quick"] * args.quick
+        command += ["--batch-size", str(args.batch_size)] if args.batch_size else []
+        env = {**os.environ, **CHILD_ENV}
+        done = subprocess.run(command, capture_output=True, text=True, env=env)
+        if done.returncode:
+            raise RuntimeError(f"memory run of {n_tokens} tokens failed:\n{done.stderr[-2000:]}")
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
     return results
 
@@ -310,61 +334,62 @@ def floors(speed: dict, n: int, clock: str) -> tuple[float, float]:
 
 
 def report_speed(speed: dict, shape: Shape, batch: int) -> None:
-    n = shape.saes
-    print(f"\nspeed: best of {shape.repeats}; {speed['n_tokens']:,} tokens", end="")
-    print(f" in batches of {batch} x {shape.context}                 wall s    cpu s")
+    n, clocks = shape.saes, ("wall", "cpu")
+    print(f"\nspeed: seconds, best of {shape.repeats}; {speed['n_tokens']:,} tokens in ", end="")
+    print(f"batches of {batch} x {shape.context}\n{'wall':>58}{'cpu':>9}")
     for label, key in (
         ("(a) plain forward over all tokens", "clean"),
-        ("    floor part: SAE encode + decode, one SAE", "sae0"),
+        ("    floor part: one SAE's encode + decode", "sae0"),
         ("    floor part: layers after the hook, one run", "tail"),
     ):
-        print(f"  {label:66}{speed[key]['wall']:8.2f} {speed[key]['cpu']:8.2f}")
-    print(
-        f"\n  {'':22}{'wall s':>8}{'floor':>8}{'ratio':>8}{'cpu s':>9}{'floor':>8}{'ratio':>8}",
-        end="",
-    )
-    print(f"{'target':>8}{'clean fwd/batch':>17}")
-    rows = [("(b) evaluate, 1 SAE", "one", 0), (f"(c) evaluate, {n} SAEs", "many", 1)]
-    for label, key, which in rows:
-        line = f"  {label:22}"
-        for clock in ("wall", "cpu"):
+        print(f"  {label:47}{speed[key]['wall']:9.2f}{speed[key]['cpu']:9.2f}")
+    print(f"\n{'wall':>30}{'floor':>8}{'ratio':>8}{'cpu':>9}{'floor':>8}{'ratio':>8}", end="")
+    print(f"{'target':>8}{'forwards/batch':>16}")
+    rows = [("(b) evaluate, 1 SAE", "one", 0, 1), (f"(c) evaluate, {n} SAEs", "many", 1, n)]
+    for label, key, which, _ in rows:
+        line = f"  {label:20}"
+        for clock in clocks:
             got, floor = speed[key][clock], floors(speed, n, clock)[which]
-            line += f"{got:8.2f}{floor:8.2f}{got / floor:7.2f}x" + (" " if clock == "wall" else "")
-        print(line + f"{'1.3x':>8}{speed['forwards'][key]:17.2f}")
-    print("  (whole evaluate call, tokenisation and records included)")
-    print("\n  SAELens/SAEBench-style estimate, 4 full forwards per SAE (from (a)):")
-    for label, key, which in rows:
-        k = 1 if which == 0 else n
-        est = {c: 4 * k * speed["clean"][c] for c in ("wall", "cpu")}
-        print(
-            f"  {label:22}{est['wall']:8.2f} s wall = {est['wall'] / speed[key]['wall']:5.2f}x ours"
-            f"{est['cpu']:9.2f} s cpu = {est['cpu'] / speed[key]['cpu']:5.2f}x ours"
-        )
+            line += f"{got:8.2f}{floor:8.2f}{got / floor:7.2f}x "
+        print(f"{line}{'1.3x':>7}{speed['forwards'][key]:16.2f}")
+    print("  (the whole evaluate call; forwards/batch: clean forwards of the shared pass)")
+    print(f"\n  SAELens/SAEBench-style, 4 full forwards per SAE:{'wall':>8}{'x ours':>8}", end="")
+    print(f"{'cpu':>9}{'x ours':>8}")
+    for label, key, _, k in rows:
+        line = f"  {label:48}"
+        for clock in clocks:
+            estimate = 4 * k * speed["clean"][clock]
+            line += f"{estimate:8.2f}{estimate / speed[key][clock]:7.2f}x "
+        print(line.rstrip())
 
 
-def report_memory(results: list[dict]) -> None:
+def report_memory(results: list[dict], shape: Shape) -> None:
     small, large = results
     print("\nmemory: peak RSS of evaluate, one SAE, each size in a fresh process (MiB)")
     print(
-        f"  {'tokens':>10}{'before':>9}{'peak':>9}{'growth':>9}{'token ids':>10}{'growth-ids':>11}"
+        f"  model: d_model {shape.d_model}, {shape.heads} head(s), vocab {shape.vocab}; SAE "
+        f"width {shape.expansion * shape.d_model}; batch {small['batch']} x {shape.context}"
     )
+    print(f"  {'tokens':>10}{'before':>9}{'peak':>9}{'growth':>9}{'token ids':>11}{'rest':>9}")
     for r in results:
         growth = r["peak_mib"] - r["before_mib"]
         print(
             f"  {r['n_tokens']:>10,}{r['before_mib']:9.1f}{r['peak_mib']:9.1f}{growth:9.1f}"
-            f"{r['token_ids_mib']:10.1f}{growth - r['token_ids_mib']:11.1f}"
+            f"{r['token_ids_mib']:11.1f}{growth - r['token_ids_mib']:9.1f}"
         )
     ids = large["token_ids_mib"] - small["token_ids_mib"]
-    print(f"  peak ratio {large['peak_mib'] / small['peak_mib']:.3f} (target <= 1.10); ")
-    print(f"  peak ratio without token ids {(large['peak_mib'] - ids) / small['peak_mib']:.3f}")
-    print("  (before: RSS after imports, model and SAE; growth: peak - before)")
+    ratio = large["peak_mib"] / small["peak_mib"]
+    print(f"  peak ratio {ratio:.3f} (target <= 1.10); without the token ids ", end="")
+    print(f"{(large['peak_mib'] - ids) / small['peak_mib']:.3f}")
+    print("  (before: RSS with torch, model and SAE loaded; growth: peak - before; rest: growth")
+    print("   less the int64 token ids; malloc's mmap threshold fixed at 1 MB, see CHILD_ENV)")
 
 
 def report_setup(shape: Shape, batch: int, auto: int, threads: int) -> None:
     print("saebench core throughput")
     print(
-        f"  model: 4 layers, d_model {shape.d_model}, d_mlp {4 * shape.d_model}, 4 heads, "
-        f"n_ctx {shape.context}, vocab {shape.vocab}; random weights"
+        f"  model: 4 layers, d_model {shape.d_model}, d_mlp {4 * shape.d_model}, "
+        f"{shape.heads} heads, n_ctx {shape.context}, vocab {shape.vocab}; random weights"
     )
     print(
         f"  SAEs: ReLU, width {shape.expansion * shape.d_model} at {HOOK}; "
@@ -389,16 +414,19 @@ def parse_args(argv=None):
 
 
 def shape_from(args) -> Shape:
-    base = QUICK if args.quick else Shape()
-    fields = {k: getattr(args, k) for k in ("tokens", "saes", "repeats")}
-    return Shape(**{**base.__dict__, **{k: v for k, v in fields.items() if v is not None}})
+    given = {k: getattr(args, k) for k in ("tokens", "saes", "repeats")}
+    return replace(QUICK if args.quick else Shape(), **{k: v for k, v in given.items() if v})
+
+
+def memory_model(shape: Shape) -> Shape:
+    return replace(shape, d_model=MEMORY.d_model, heads=MEMORY.heads, vocab=MEMORY.vocab)
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
     shape = shape_from(args)
     if args.memory_child:
-        return memory_child(args.memory_child, shape, args.batch_size, args.threads)
+        return memory_child(args.memory_child, memory_model(shape), args.batch_size, args.threads)
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory(prefix="saebench-bench-") as tmp:
         model = build_model(Path(tmp), shape)
@@ -410,7 +438,7 @@ def main(argv=None) -> None:
         report_setup(shape, batch, auto, args.threads)
         report_speed(measure_speed(model, corpus, saes, shape, batch), shape, batch)
     if not args.skip_memory:
-        report_memory(measure_memory(args, shape, batch))
+        report_memory(measure_memory(args, shape), memory_model(shape))
 
 
 if __name__ == "__main__":

@@ -191,10 +191,11 @@ def _run(jobs, model, tokens, device, batch_size, cache_dir, progress) -> None:
     if not pending:
         return
     runner = ModelRunner(model)
+    shared: dict = {}
     slots: dict[int, SaeSlot] = {}
     for job in pending:
         context = EvalContext(
-            sae=job.sae, model=model, runner=runner, token_set=tokens, device=device
+            sae=job.sae, model=model, runner=runner, token_set=tokens, device=device, shared=shared
         )
         job.evaluator = job.evaluator_cls(job.config, context)
         slot = slots.setdefault(id(job.sae), SaeSlot(job.sae, [], []))

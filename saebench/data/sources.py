@@ -40,7 +40,7 @@ def text_source(dataset: Any) -> TextSource:
         return TextSource("inline", digest, lambda: iter(texts))
     spec = str(dataset)
     if spec == "zoo":
-        from saebench.zoo.corpus import evaluation_texts
+        from saebench.zoo.catalog import evaluation_texts
 
         texts = list(evaluation_texts())
         digest = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]

@@ -109,6 +109,9 @@ class EvalContext:
     token_set: Any = None
     device: str = "cpu"
     extras: dict[str, Any] = field(default_factory=dict)
+    # One dict for every evaluator of a run: work that does not depend on the SAE (a
+    # statistic of the hook's activations, say) is done once and found here by the others.
+    shared: dict[Any, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -176,7 +176,7 @@ class MdlEvaluator(Evaluator):
         self.sse_exact = 0.0
         self.variance = 0.0
         self.sse_codes = torch.zeros(len(config.bits), dtype=torch.float64)
-        self.sse_dense = torch.zeros(len(config.dense_bits), dtype=torch.float64)
+        self.dense: DenseCurve | None = None
         self._w_dec: Tensor | None = None
 
     # -- pass 1: ranges ---------------------------------------------------------------------
@@ -246,7 +246,7 @@ class MdlEvaluator(Evaluator):
         self.variance += float((target - self.ranges.target_mean).pow(2).sum())
         self.n_tokens_2 += target.shape[0]
         self._accumulate_codes(batch, target, x_hat)
-        self._accumulate_dense(target)
+        self._dense_curve(batch).add(batch.batch_index, target)
 
     def _accumulate_codes(self, batch: SaeBatch, target: Tensor, x_hat: Tensor) -> None:
         """Histogram the nonzero codes at the finest precision; SSE at every precision."""
@@ -263,13 +263,24 @@ class MdlEvaluator(Evaluator):
             x_q = self._reconstruct(batch, x_hat, rows, cols, quantised - values)
             self.sse_codes[j] += float((target - x_q).pow(2).sum())
 
-    def _accumulate_dense(self, target: Tensor) -> None:
-        ranges, top = self.ranges, self.dense_fine_bits
-        lo, width = ranges.target_lo, ranges.target_width
-        fine = bin_index(target, lo, width, top)
-        for j, b in enumerate(self.config.dense_bits):
-            q = bin_centre(fine >> (top - b), lo, width, b)
-            self.sse_dense[j] += float((target - q).pow(2).sum())
+    def _dense_curve(self, batch: SaeBatch) -> DenseCurve:
+        """The dense baseline depends only on the target, so SAEs that share a target hook
+        share one curve (through the run's shared dict) instead of each computing it."""
+        if self.dense is None:
+            meta = batch.sae.meta
+            key = (
+                "mdl.dense",
+                meta.output_hook,
+                meta.reshape_activations,
+                meta.hook_head_index,
+                tuple(self.config.dense_bits),
+                self.ranges.n_tokens,
+            )
+            self.dense = self.context.shared.get(key)
+            if self.dense is None:
+                self.dense = DenseCurve(self.config.dense_bits, self.ranges)
+                self.context.shared[key] = self.dense
+        return self.dense
 
     def _reconstruct(self, batch, x_hat, rows, cols, delta) -> Tensor:
         """Reconstruction (float64) of the codes changed by ``delta`` at ``(rows, cols)``."""
@@ -295,7 +306,7 @@ class MdlEvaluator(Evaluator):
                 stacklevel=2,
             )
         point = curve[chosen]
-        dense_fvus = (self.sse_dense / self.variance).tolist()
+        dense_fvus = (self.dense.sse / self.variance).tolist()
         dense_bits = dense_precision(point["fvu"], cfg.dense_bits, dense_fvus)
         dense = None if dense_bits is None else float(ranges.target_lo.numel() * dense_bits)
         dl = point["description_length_bits_per_token"]
@@ -360,6 +371,30 @@ class MdlEvaluator(Evaluator):
             )
         if not self.variance > 0:
             raise SaebenchError("mdl: the target has zero variance, so the FVU is undefined")
+
+
+class DenseCurve:
+    """Squared error of the target quantised per dimension, at every dense precision.
+
+    Batches are identified by index so that each is counted once however many evaluators
+    share the curve.
+    """
+
+    def __init__(self, bits: list[int], ranges: _Ranges) -> None:
+        self.bits = bits
+        self.lo, self.width = ranges.target_lo, ranges.target_width
+        self.sse = torch.zeros(len(bits), dtype=torch.float64)
+        self.seen: set[int] = set()
+
+    def add(self, batch_index: int, target: Tensor) -> None:
+        if batch_index in self.seen:
+            return
+        self.seen.add(batch_index)
+        top = max(self.bits)
+        fine = bin_index(target, self.lo, self.width, top)
+        for j, b in enumerate(self.bits):
+            q = bin_centre(fine >> (top - b), self.lo, self.width, b)
+            self.sse[j] += float((target - q).pow(2).sum())
 
 
 # -- quantisation -----------------------------------------------------------------------------

@@ -50,7 +50,9 @@ class SaeSpec:
     hook_out: str | None = None
 
 
-def _plan() -> list[SaeSpec]:
+def plan() -> list[SaeSpec]:
+    """The zoo's SAEs in build order: names, hooks and training settings."""
+
     def resid(fn, **kw) -> Train:
         return lambda acts, cfg, meta: fn(acts[RESID], config=cfg, meta=meta, **kw)
 
@@ -103,18 +105,6 @@ def training_texts(seed: int, n_tokens: int) -> list[str]:
     return texts
 
 
-def heldout_texts(seed: int = 0) -> list[str]:
-    """Held-out zoo text, every kind shuffled together: test-split facts under unseen
-    phrasings, IOI sentences with held-out pairs and templates, and fresh prose."""
-    import random
-
-    from saebench.zoo.corpus import heldout_sentences
-
-    texts = [text for kind in heldout_sentences("test", seed=seed).values() for text in kind]
-    random.Random(f"zoo-sae-eval|{seed}").shuffle(texts)
-    return texts
-
-
 @torch.no_grad()
 def collect(
     model, texts: list[str], n_tokens: int, hooks: list[str], batch_size: int = 64
@@ -128,19 +118,25 @@ def collect(
     token_set = make_contexts(model.tokenizer, text_source(texts), model.cfg.n_ctx, n_tokens)
     names = sorted(set(hooks))
     stop = stop_layer(names, model.cfg.n_layers)
-    found: dict[str, list[Tensor]] = {name: [] for name in names}
+    n_kept = int(token_set.mask().sum())
+    found: dict[str, Tensor] = {}
     seen: dict[str, Tensor] = {}
 
     def grab(act: Tensor, hook) -> None:
         seen[hook.name] = act
 
+    row = 0
     for tokens in token_set.tokens.split(batch_size):
         with model.hooks(fwd_hooks=[(name, grab) for name in names]):
             model(tokens, stop_at_layer=stop)
         keep = token_set.mask(tokens)
         for name in names:
-            found[name].append(seen[name][keep].float().clone())
-    return {name: torch.cat(parts) for name, parts in found.items()}
+            act = seen[name][keep]
+            if name not in found:  # filled in place: no list of parts to concatenate
+                found[name] = torch.empty(n_kept, act.shape[-1], dtype=torch.float32)
+            found[name][row : row + act.shape[0]] = act
+        row += int(keep.sum())
+    return found
 
 
 # -- building ---------------------------------------------------------------------------------
@@ -151,13 +147,14 @@ def build(
     seed: int = 0,
     eval_tokens: int = EVAL_TOKENS,
     specs: list[SaeSpec] | None = None,
-    log: Callable[[str], None] = print,
+    log: Callable[[str], None] | None = None,
 ) -> dict[str, dict]:
     """Train, save, reload and evaluate every SAE of ``specs`` (default: the zoo's)."""
     from saebench.adapters.saelens import save_saelens
 
+    log = log or _print
     torch.manual_seed(seed)
-    specs = specs if specs is not None else _plan()
+    specs = specs if specs is not None else plan()
     started = time.perf_counter()
     hooks = [s.hook for s in specs] + [s.hook_out for s in specs if s.hook_out]
     acts = collect(model, training_texts(seed, n_tokens), n_tokens, hooks)
@@ -181,13 +178,17 @@ def build(
         "seed": seed,
         "train_tokens": n_acts,
         "eval_tokens": eval_tokens,
-        "eval_text": "saebench.zoo.build_saes.heldout_texts(seed=0)",
+        "eval_dataset": "zoo (saebench.zoo.catalog.evaluation_texts(seed=0))",
         "build_seconds": round(time.perf_counter() - started, 1),
         "saes": metrics,
     }
     (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
     log(f"built {len(specs)} SAEs in {_since(started)}")
     return summary
+
+
+def _print(message: str) -> None:
+    print(message, flush=True)
 
 
 def _meta(spec: SaeSpec, model) -> dict:
@@ -213,14 +214,15 @@ def _keep_training_details(folder: Path, extra: dict) -> None:
 
 
 def evaluate_saved(model, out: Path, names: list[str], n_tokens: int) -> dict[str, dict]:
-    """FVU, L0 and CE-loss score of each saved SAE on held-out text, in one shared pass."""
+    """FVU, L0 and CE-loss score of each saved SAE on the ``zoo`` dataset (held-out text,
+    :func:`saebench.zoo.catalog.evaluation_texts`), in one shared pass."""
     from saebench.runner import evaluate
 
     uris = [str(out / name) for name in names]
     records = evaluate(
         uris,
         model=model,
-        dataset=heldout_texts(),
+        dataset="zoo",
         evaluators=["reconstruction", "sparsity"],
         n_tokens=n_tokens,
         progress=False,
@@ -247,7 +249,7 @@ def _since(start: float) -> str:
     return f"{time.perf_counter() - start:.1f}s"
 
 
-def check_size(out: Path, model_folder: Path, log: Callable[[str], None] = print) -> int:
+def check_size(out: Path, model_folder: Path, log: Callable[[str], None] = _print) -> int:
     """Total bytes of the zoo as shipped; raise if over :data:`SIZE_LIMIT_BYTES`."""
     saes, weights = _folder_bytes(out), _folder_bytes(model_folder)
     total = saes + weights

@@ -34,3 +34,16 @@ def describe() -> list[dict]:
             }
         )
     return rows
+
+
+def evaluation_texts(seed: int = 0) -> list[str]:
+    """The zoo's held-out text (the ``zoo`` dataset): test-split city facts under phrasings
+    never seen with them, IOI sentences with held-out names and templates, and fresh prose,
+    shuffled together so every batch mixes the kinds."""
+    import random
+
+    from saebench.zoo.corpus import heldout_sentences
+
+    texts = [text for kind in heldout_sentences("test", seed=seed).values() for text in kind]
+    random.Random(f"zoo-sae-eval|{seed}").shuffle(texts)
+    return texts

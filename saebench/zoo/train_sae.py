@@ -426,13 +426,16 @@ class _Gated(_Trainable):
 
 
 # -- the shared loop ---------------------------------------------------------------------------
+def _spread(t: Tensor) -> float:
+    """``E ||t - mean||^2`` over rows (per-column variances, so no centred copy is made)."""
+    return float(t.var(dim=0, correction=0).double().sum())
+
+
 def _scale(t: Tensor, normalize: bool) -> float:
     """The factor that gives ``t`` a mean squared centred norm of its width."""
     if not normalize:
         return 1.0
-    t = t.double()
-    spread = (t - t.mean(0)).pow(2).sum(-1).mean()
-    return float((t.shape[-1] / spread.clamp_min(1e-12)).sqrt())
+    return (t.shape[-1] / max(_spread(t), 1e-12)) ** 0.5
 
 
 def _batches(n: int, batch_size: int, steps: int, gen: torch.Generator) -> Iterator[Tensor]:
@@ -491,7 +494,7 @@ def fit(
     y_mean = (y if transcoder else x).mean(0)
     model = make(x.shape[1], d_sae, y_mean, transcoder, gen)
     model.prepare(x[torch.randperm(x.shape[0], generator=gen)[:4096]])
-    model.variance = float(((y if transcoder else x) - y_mean).pow(2).sum(-1).mean())
+    model.variance = _spread(y if transcoder else x)
     _loop(model, x, y, config, gen, log)
     return _to_sae(model, s_in, s_out, transcoder, y_mean.shape[0], meta)
 

@@ -263,3 +263,29 @@ def test_evaluate_runs_the_model_once_for_two_passes(tiny_model, texts, monkeypa
     assert mdl.metrics["l0"] == pytest.approx(8.0)
     assert [p["bits"] for p in mdl.details["curve"]] == [1, 2, 4, 8]
     assert seen["batches"] > 1 and seen["forwards"] == seen["batches"]
+
+
+def test_saes_on_one_hook_share_the_dense_curve(tiny_model, texts):
+    from helpers import make_sae
+
+    import saebench
+    from saebench.evaluators.mdl import DenseCurve
+
+    made = []
+    original = DenseCurve.__init__
+
+    def counting(self, *args, **kwargs):
+        made.append(self)
+        original(self, *args, **kwargs)
+
+    DenseCurve.__init__ = counting
+    try:
+        kwargs = dict(model=tiny_model, dataset=texts, evaluators=["mdl"], n_tokens=512,
+                      context_size=16, progress=False)
+        together = saebench.evaluate([make_sae(seed=1), make_sae(seed=2)], **kwargs)
+        alone = saebench.evaluate([make_sae(seed=2)], **kwargs)
+    finally:
+        DenseCurve.__init__ = original
+    assert len(made) == 2  # one for the pair, one for the single run
+    dense = [r.details["dense_curve"] for r in together]
+    assert dense[0] == dense[1] == alone[0].details["dense_curve"]

@@ -24,9 +24,9 @@ if not sae_names() or not (model_dir() / "model.safetensors").is_file():
 
 from saebench import evaluate, load_sae  # noqa: E402
 from saebench.cli.main import main  # noqa: E402
-from saebench.zoo.build_saes import _plan, heldout_texts  # noqa: E402
+from saebench.zoo.build_saes import plan  # noqa: E402
 
-PLAN = {spec.name: spec for spec in _plan()}
+PLAN = {spec.name: spec for spec in plan()}
 BASELINES = {"resid-neurons", "resid-pca", "resid-random"}
 TRAINED_RESID = sorted(n for n in PLAN if n.startswith("resid-") and n not in BASELINES)
 
@@ -38,7 +38,7 @@ def records():
     found = evaluate(
         [f"zoo:{name}" for name in sorted(PLAN)],
         model="zoo",
-        dataset=heldout_texts(),
+        dataset="zoo",
         evaluators=["reconstruction", "sparsity"],
         n_tokens=8192,
         progress=False,
@@ -100,8 +100,10 @@ def test_trained_saes_beat_the_random_dictionary(records, name):
 
 @pytest.mark.parametrize("name", ["mlp-topk-16", "mlp-relu", "transcoder-mlp"])
 def test_mlp_saes_reconstruct(records, name):
-    assert records[name]["explained_variance"] > 0.5
-    assert records[name]["ce_loss_score"] > 0.5
+    # Zero-ablating block 1's MLP lowers the held-out loss a little, so the CE-loss score is
+    # ill-conditioned at this hook; the KL score is the downstream measure to check here.
+    assert records[name]["explained_variance"] > 0.8
+    assert records[name]["kl_div_score"] > 0.8
 
 
 @pytest.mark.parametrize("name", ["resid-neurons", "resid-pca"])
