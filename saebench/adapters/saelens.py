@@ -267,6 +267,10 @@ def save_saelens(sae: Sae, path: Path | str) -> Path:
     }
     if meta.k is not None:
         cfg["k"] = meta.k
+    if meta.input_scale is not None:  # read back by this adapter; sae-lens ignores it
+        cfg["norm_scaling_factor"] = meta.input_scale
+    if meta.extra:  # BatchTopK's k, Matryoshka's widths: where _training_details finds them
+        cfg["metadata"]["training_architecture_details"] = meta.extra
     if meta.is_transcoder:
         cfg["d_out"] = meta.width_out
         cfg["metadata"]["hook_name_out"] = meta.hook_name_out

@@ -41,7 +41,7 @@ ARCHITECTURES: dict[str, str] = {
     "topk_transcoder": "topk",
     "neurons": "relu",
     "pca": "relu",
-    "random": "relu",
+    "random": "topk",  # the zoo's random dictionary encodes with TopK
 }
 
 _REQUIRED = {

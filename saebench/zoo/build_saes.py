@@ -28,8 +28,11 @@ from saebench.sae import Sae
 from saebench.zoo import train_sae as T
 
 RESID = "blocks.1.hook_resid_post"
-MLP_IN = "blocks.1.ln2.hook_normalized"
-MLP_OUT = "blocks.1.hook_mlp_out"
+# Block 0's MLP: zero-ablating it raises the held-out loss from 3.44 to 9.22 nats, while
+# ablating any later MLP changes it by under 0.04 (the later blocks are redundant in this
+# small model), which would make the CE-loss score of an MLP dictionary meaningless.
+MLP_IN = "blocks.0.ln2.hook_normalized"
+MLP_OUT = "blocks.0.hook_mlp_out"
 D_SAE = 512
 K = 16  # the shared sparsity target of the TopK-family SAEs and the random baseline
 DATASET = "saebench-zoo-corpus"
@@ -165,8 +168,7 @@ def build(
     for spec in specs:
         clock = time.perf_counter()
         sae = spec.train(acts, config, _meta(spec, model))
-        folder = save_saelens(sae, out / spec.name)
-        _keep_training_details(folder, sae.meta.extra)
+        save_saelens(sae, out / spec.name)
         timings[spec.name] = time.perf_counter() - clock
         log(f"trained {spec.name} ({sae.meta.architecture}) in {timings[spec.name]:.1f}s")
     del acts
@@ -200,17 +202,6 @@ def _meta(spec: SaeSpec, model) -> dict:
         "prepend_bos": True,
         "dataset_path": DATASET,
     }
-
-
-def _keep_training_details(folder: Path, extra: dict) -> None:
-    """Write BatchTopK's k and Matryoshka's widths where the SAELens adapter reads them back
-    (``save_saelens`` does not write ``meta.extra``)."""
-    if not extra:
-        return
-    path = folder / "cfg.json"
-    cfg = json.loads(path.read_text())
-    cfg["metadata"]["training_architecture_details"] = extra
-    path.write_text(json.dumps(cfg, indent=2))
 
 
 def evaluate_saved(model, out: Path, names: list[str], n_tokens: int) -> dict[str, dict]:

@@ -30,7 +30,7 @@ def describe() -> list[dict]:
                 "hook": flat.get("hook_name"),
                 "hook_out": flat.get("hook_name_out") or "",
                 "d_sae": flat.get("d_sae"),
-                "k": flat.get("k") or "",
+                "k": flat.get("k") or flat.get("training_architecture_details", {}).get("k", ""),
             }
         )
     return rows
