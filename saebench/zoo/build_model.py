@@ -243,7 +243,9 @@ def build(
             "d_vocab": kwargs["d_vocab"],
             "torch": torch.__version__,
         },
-        "history_note": "history heldout_loss is pooled over facts, IOI and prose tokens of the val split",
+        "history_note": (
+            "history heldout_loss is pooled over facts, IOI and prose tokens of the val split"
+        ),
         "history": [
             {k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in history
         ],

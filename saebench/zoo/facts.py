@@ -210,7 +210,10 @@ LANGUAGE_NAMES: dict[str, str] = {
 COUNTRY_RENAMES: dict[str, str] = {"The Netherlands": "Netherlands"}
 # Territories and disputed entries, kept out so every "country" is a sovereign state.
 EXCLUDED_COUNTRY_CODES: frozenset[str] = frozenset(
-    "AS AW AX BL BQ CK CW EH FM GF GL GS GU HK MO MP MS NU PF PR PS PW SJ SX TC VC VG VI WF XK YT".split()  # noqa: SIM905
+    (  # noqa: SIM905
+        "AS AW AX BL BQ CK CW EH FM GF GL GS GU HK MO "
+        "MP MS NU PF PR PS PW SJ SX TC VC VG VI WF XK YT"
+    ).split()
 )
 
 CONTINENT_NAMES: dict[str, str] = {
