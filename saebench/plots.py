@@ -24,7 +24,7 @@ def pareto_front(frame: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
 
 
 def plot_tradeoff(frame: pd.DataFrame, x: str, y: str, path: Path, title: str = "") -> Path:
-    """One point per SAE, labelled, with the Pareto frontier drawn; written to ``path``."""
+    """One point per SAE, labelled, with each hook's Pareto frontier; written to ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -38,8 +38,20 @@ def plot_tradeoff(frame: pd.DataFrame, x: str, y: str, path: Path, title: str = 
         ax.annotate(
             row["sae"], (row[x], row[y]), fontsize=6, xytext=(3, 3), textcoords="offset points"
         )
-    front = pareto_front(data, x, y)
-    ax.step(front[x], front[y], where="post", color="black", lw=1, ls="--", label="Pareto frontier")
+    # SAEs on different hooks do not compete, so each hook gets its own frontier.
+    styles = ["--", ":", "-.", "-"]
+    for index, (hook, group) in enumerate(data.groupby("hook")):
+        style = styles[index % len(styles)]
+        front = pareto_front(group, x, y)
+        ax.step(
+            front[x],
+            front[y],
+            where="post",
+            color="black",
+            lw=1,
+            ls=style,
+            label=f"Pareto frontier, {hook}",
+        )
     ax.set_xscale("log")
     ax.set_xlabel(x.replace(".", ": "))
     ax.set_ylabel(y.replace(".", ": "))

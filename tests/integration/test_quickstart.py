@@ -1,0 +1,26 @@
+"""The quickstart end to end on the shipped zoo (a reduced token budget)."""
+
+import pytest
+
+from saebench.cli.main import main
+from saebench.records import load_records
+from saebench.zoo.catalog import sae_names
+
+
+def test_quickstart_writes_records_table_report_and_plot(tmp_path, capsys):
+    if not sae_names():
+        pytest.skip("no zoo SAEs; build them with python -m saebench.zoo.build_saes")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["quickstart", "--out", str(tmp_path), "--tokens", "4096", "--quiet"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0
+    records = load_records(tmp_path / "records")
+    evaluators = {r.evaluator.name for r in records}
+    assert {"reconstruction", "sparsity", "mdl"} <= evaluators
+    assert {r.sae.name for r in records} == set(sae_names())
+    assert all(r.dataset.n_tokens == 4096 for r in records)
+    report = (tmp_path / "report.md").read_text()
+    assert "resid-topk-16" in report and "l0_vs_ce_loss_score.png" in report
+    assert (tmp_path / "l0_vs_ce_loss_score.png").read_bytes()[:4] == b"\x89PNG"
+    # the table is sorted by the main metric of the first evaluator with a direction
+    assert out.index("| sae") < out.index("resid-random")
