@@ -152,15 +152,6 @@ def random_sae(d_in: int, d_sae: int, seed: int):
     return build_sae(meta, tensors, where="benchmark").eval().requires_grad_(False)
 
 
-def harness_batch_size(model, sae, context: int) -> int:
-    """The batch size ``evaluate`` picks by itself for one SAE with CE/KL."""
-    from saebench.activations.shared_pass import SaeSlot
-    from saebench.evaluators.base import Needs
-    from saebench.runner import auto_batch_size
-
-    return auto_batch_size(model, [SaeSlot(sae, [], [Needs(downstream=True)])], context, "cpu")
-
-
 # -- timing -----------------------------------------------------------------------------------
 def run_evaluate(model, corpus: Path, saes: list, n_tokens: int, batch: int, context: int):
     import saebench
@@ -250,30 +241,45 @@ def time_floor(model, tokens: torch.Tensor, saes: list, batch: int) -> dict[str,
     return {name: watch.seconds() for name, watch in parts.items()}
 
 
-def best(samples: list[dict]) -> dict[str, dict[str, float]]:
+def best(samples: list[dict]) -> dict:
     """Per figure, the least wall and the least CPU time over repeats."""
-    return {
-        key: {clock: min(s[key][clock] for s in samples) for clock in ("wall", "cpu")}
-        for key in samples[0]
-    }
+    first = samples[0]
+    if "wall" in first:
+        return {clock: min(s[clock] for s in samples) for clock in ("wall", "cpu")}
+    return {key: best([s[key] for s in samples]) for key in first}
 
 
-def measure_speed(model, corpus: Path, saes: list, shape: Shape, batch: int) -> dict:
+def batch_sizes(model, corpus: Path, saes: list, shape: Shape, given: int | None) -> dict:
+    """The batch size of evaluate for one SAE and for all of them (its own pick unless one
+    is given), read off a short run of each, which also pays imports and plug-in discovery
+    before anything is timed."""
+    sizes = {}
+    for key, group in (("one", saes[:1]), ("many", saes)):
+        with counting_forwards() as passes:
+            run_evaluate(model, corpus, group, min(shape.tokens, 8192), given, shape.context)
+        sizes[key] = passes[0].batch_size
+    return sizes
+
+
+def measure_speed(model, corpus: Path, saes: list, shape: Shape, sizes: dict) -> dict:
+    """Floors and evaluate times, each group at its batch size, best of ``shape.repeats``."""
     from saebench.data.contexts import make_contexts
     from saebench.data.sources import text_source
 
     tokens = make_contexts(model.tokenizer, text_source(str(corpus)), shape.context, shape.tokens)
-    warm = min(shape.tokens, 2 * batch * shape.context)
-    run_evaluate(model, corpus, saes[:1], warm, batch, shape.context)  # imports, plug-ins
+    groups = {"one": saes[:1], "many": saes}
     samples, forwards = [], {}
     for _ in range(shape.repeats):  # interleaved, so load drift hits every figure alike
-        sample = time_floor(model, tokens.tokens, saes, batch)
-        for key, group in (("one", saes[:1]), ("many", saes)):
+        sample = {"floor": {}}
+        for batch in sorted(set(sizes.values())):
+            group = saes if batch == sizes["many"] else saes[:1]
+            sample["floor"][batch] = time_floor(model, tokens.tokens, group, batch)
+        for key, group in groups.items():
             sample[key], forwards[key] = time_evaluate(
-                model, corpus, group, shape.tokens, batch, shape.context
+                model, corpus, group, shape.tokens, sizes[key], shape.context
             )
         samples.append(sample)
-    return {**best(samples), "forwards": forwards, "n_tokens": tokens.n_tokens}
+    return {**best(samples), "forwards": forwards, "n_tokens": tokens.n_tokens, "sizes": sizes}
 
 
 # -- memory -----------------------------------------------------------------------------------
@@ -291,11 +297,12 @@ def memory_child(n_tokens: int, shape: Shape, batch: int | None, threads: int) -
         corpus = write_corpus(Path(tmp) / "corpus.txt", n_tokens, shape.vocab)
         sae = random_sae(shape.d_model, shape.expansion * shape.d_model, seed=0)
         before = _status_kib("VmRSS")
-        records = run_evaluate(model, corpus, [sae], n_tokens, batch, shape.context)
+        with counting_forwards() as passes:
+            records = run_evaluate(model, corpus, [sae], n_tokens, batch, shape.context)
         peak = _status_kib("VmHWM")
     figures = {
         "n_tokens": records[0].dataset.n_tokens,
-        "batch": batch or harness_batch_size(model, sae, shape.context),
+        "batch": passes[0].batch_size,
         "before_mib": before / 1024,
         "peak_mib": peak / 1024,
         "token_ids_mib": records[0].dataset.n_tokens * 8 / 2**20,
@@ -328,37 +335,41 @@ def measure_memory(args, shape: Shape) -> list[dict]:
 def floors(speed: dict, n: int, clock: str) -> tuple[float, float]:
     """The floor of (b) and (c): one clean forward, the SAE matmuls, and one after-hook
     forward per SAE plus one for zero ablation (once per hook, whatever the SAE count)."""
-    clean, tail = speed["clean"][clock], speed["tail"][clock]
-    sae = [speed[f"sae{i}"][clock] for i in range(n)]
-    return clean + sae[0] + 2 * tail, clean + sum(sae) + (n + 1) * tail
+    one, many = (speed["floor"][speed["sizes"][key]] for key in ("one", "many"))
+    sae = [many[f"sae{i}"][clock] for i in range(n)]
+    floor_one = one["clean"][clock] + one["sae0"][clock] + 2 * one["tail"][clock]
+    return floor_one, many["clean"][clock] + sum(sae) + (n + 1) * many["tail"][clock]
 
 
-def report_speed(speed: dict, shape: Shape, batch: int) -> None:
-    n, clocks = shape.saes, ("wall", "cpu")
+def report_speed(speed: dict, shape: Shape) -> None:
+    n, clocks, sizes = shape.saes, ("wall", "cpu"), speed["sizes"]
     print(f"\nspeed: seconds, best of {shape.repeats}; {speed['n_tokens']:,} tokens in ", end="")
-    print(f"batches of {batch} x {shape.context}\n{'wall':>58}{'cpu':>9}")
-    for label, key in (
-        ("(a) plain forward over all tokens", "clean"),
-        ("    floor part: one SAE's encode + decode", "sae0"),
-        ("    floor part: layers after the hook, one run", "tail"),
-    ):
-        print(f"  {label:47}{speed[key]['wall']:9.2f}{speed[key]['cpu']:9.2f}")
-    print(f"\n{'wall':>30}{'floor':>8}{'ratio':>8}{'cpu':>9}{'floor':>8}{'ratio':>8}", end="")
-    print(f"{'target':>8}{'forwards/batch':>16}")
+    print(f"{shape.context}-token contexts\n{'batch':>57}{'wall':>9}{'cpu':>9}")
+    for batch, parts in speed["floor"].items():
+        for label, key in (
+            ("(a) plain forward over all tokens", "clean"),
+            ("    floor part: one SAE's encode + decode", "sae0"),
+            ("    floor part: layers after the hook, one run", "tail"),
+        ):
+            print(f"  {label:50}{batch:5}{parts[key]['wall']:9.2f}{parts[key]['cpu']:9.2f}")
+    print(f"\n{'batch':>28}{'wall':>8}{'floor':>8}{'ratio':>8}{'cpu':>9}{'floor':>8}", end="")
+    print(f"{'ratio':>8}{'target':>8}{'forwards/batch':>16}")
     rows = [("(b) evaluate, 1 SAE", "one", 0, 1), (f"(c) evaluate, {n} SAEs", "many", 1, n)]
     for label, key, which, _ in rows:
-        line = f"  {label:20}"
+        line = f"  {label:20}{sizes[key]:6}"
         for clock in clocks:
             got, floor = speed[key][clock], floors(speed, n, clock)[which]
             line += f"{got:8.2f}{floor:8.2f}{got / floor:7.2f}x "
         print(f"{line}{'1.3x':>7}{speed['forwards'][key]:16.2f}")
-    print("  (the whole evaluate call; forwards/batch: clean forwards of the shared pass)")
+    print("  (the whole evaluate call, at its own batch size unless --batch-size is given;")
+    print("   forwards/batch: clean forwards of the shared pass per batch)")
     print(f"\n  SAELens/SAEBench-style, 4 full forwards per SAE:{'wall':>8}{'x ours':>8}", end="")
     print(f"{'cpu':>9}{'x ours':>8}")
     for label, key, _, k in rows:
         line = f"  {label:48}"
+        clean = speed["floor"][sizes[key]]["clean"]
         for clock in clocks:
-            estimate = 4 * k * speed["clean"][clock]
+            estimate = 4 * k * clean[clock]
             line += f"{estimate:8.2f}{estimate / speed[key][clock]:7.2f}x "
         print(line.rstrip())
 
@@ -385,7 +396,7 @@ def report_memory(results: list[dict], shape: Shape) -> None:
     print("   less the int64 token ids; malloc's mmap threshold fixed at 1 MB, see CHILD_ENV)")
 
 
-def report_setup(shape: Shape, batch: int, auto: int, threads: int) -> None:
+def report_setup(shape: Shape, threads: int) -> None:
     print("saebench core throughput")
     print(
         f"  model: 4 layers, d_model {shape.d_model}, d_mlp {4 * shape.d_model}, "
@@ -395,7 +406,7 @@ def report_setup(shape: Shape, batch: int, auto: int, threads: int) -> None:
         f"  SAEs: ReLU, width {shape.expansion * shape.d_model} at {HOOK}; "
         f"evaluators {' + '.join(EVALUATORS)} with CE/KL"
     )
-    print(f"  torch {torch.__version__}, {threads} thread(s); harness auto batch size {auto}")
+    print(f"  torch {torch.__version__}, {threads} thread(s)")
     print("  note: wall times on a shared machine; compare the ratios, not the seconds")
 
 
@@ -405,7 +416,7 @@ def parse_args(argv=None):
     parser.add_argument("--tokens", type=int, help="tokens per evaluation (default 100,000)")
     parser.add_argument("--saes", type=int, help="SAEs on the hook in (c) (default 8)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    parser.add_argument("--batch-size", type=int, help="contexts per batch (default: harness's)")
+    parser.add_argument("--batch-size", type=int, help="contexts per batch (default: evaluate's)")
     parser.add_argument("--repeats", type=int, help="best of this many timings (default 2)")
     parser.add_argument("--skip-memory", action="store_true", help="skip the RSS measurement")
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
@@ -433,10 +444,9 @@ def main(argv=None) -> None:
         corpus = write_corpus(Path(tmp) / "corpus.txt", shape.tokens, shape.vocab)
         width = shape.expansion * shape.d_model
         saes = [random_sae(shape.d_model, width, seed) for seed in range(shape.saes)]
-        auto = harness_batch_size(model, saes[0], shape.context)
-        batch = args.batch_size or auto
-        report_setup(shape, batch, auto, args.threads)
-        report_speed(measure_speed(model, corpus, saes, shape, batch), shape, batch)
+        report_setup(shape, args.threads)
+        sizes = batch_sizes(model, corpus, saes, shape, args.batch_size)
+        report_speed(measure_speed(model, corpus, saes, shape, sizes), shape)
     if not args.skip_memory:
         report_memory(measure_memory(args, shape), memory_model(shape))
 

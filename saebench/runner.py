@@ -83,14 +83,13 @@ def evaluate(
     from saebench.adapters.resolve import load_sae
     from saebench.data.contexts import make_contexts
     from saebench.data.sources import text_source
-    from saebench.models.hooks import check_sae_fits
+    from saebench.models.hooks import check_saes_fit
     from saebench.models.load import default_device, load_model, model_identity, parse_dtype
 
     device = device or default_device()
     named = _load_saes(saes, load_sae, device, parse_dtype(sae_dtype))
     model = load_model(model or _model_of(named), device, model_dtype)
-    for _, sae in named:
-        check_sae_fits(model, sae.meta)
+    check_saes_fit(model, [sae.meta for _, sae in named])
     if dataset is None:
         raise SaebenchError("no dataset given; pass --dataset FILE (or `zoo` with --model zoo)")
     context_size = _context_size(context_size, named, model)

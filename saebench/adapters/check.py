@@ -226,7 +226,7 @@ def _model_checks(sae: Sae, model: Any, device: str) -> list[Check]:
     checks = []
     for label, hook, width in wanted:
         try:
-            found = hook_width(model, hook, meta.reshape_activations, meta.hook_head_index)
+            found = hook_width(model, hook, meta.hook_head_index)
         except SaebenchError as exc:
             checks.append(Check(name=f"{label} {hook}", ok=False, detail=str(exc)))
             continue

@@ -44,31 +44,40 @@ def stop_layer(hook_names: list[str], n_layers: int) -> int | None:
     return None if top >= n_layers else top
 
 
-def flatten_heads(act: torch.Tensor, reshape: str, head_index: int | None) -> torch.Tensor:
-    """The SAE's view of a hook: ``hook_z`` [.., heads, d_head] becomes [.., heads*d_head]."""
-    if head_index is not None and act.ndim == 4:
-        return act[:, :, head_index]
-    if reshape == "hook_z" and act.ndim == 4:
-        return act.flatten(-2)
-    return act
-
-
-def hook_width(model, hook_name: str, reshape: str = "none", head_index: int | None = None) -> int:
-    """Width of a hook as an SAE sees it, measured on a two-token input."""
-    require_hook(model, hook_name)
+def hook_shapes(model, hook_names: list[str]) -> dict[str, tuple[int, ...]]:
+    """Trailing shape of each hook's activation, from one forward of a two-token input."""
+    names = sorted(set(hook_names))
+    for name in names:
+        require_hook(model, name)
     tokens = torch.zeros((1, 2), dtype=torch.long, device=model.cfg.device)
     _, cache = model.run_with_cache(
-        tokens, names_filter=[hook_name], stop_at_layer=stop_layer([hook_name], model.cfg.n_layers)
+        tokens, names_filter=names, stop_at_layer=stop_layer(names, model.cfg.n_layers)
     )
-    return flatten_heads(cache[hook_name], reshape, head_index).shape[-1]
+    return {name: tuple(cache[name].shape[2:]) for name in names}
 
 
-def check_sae_fits(model, meta) -> None:
-    """Raise a clear error if the SAE's hooks are missing or of the wrong width."""
-    for hook, width in ((meta.hook_name, meta.d_in), (meta.output_hook, meta.width_out)):
-        found = hook_width(model, hook, meta.reshape_activations, meta.hook_head_index)
-        if found != width:
-            raise SaebenchError(
-                f"SAE {meta.source or ''} expects width {width} at {hook} but the model gives "
-                f"{found}; the SAE was trained on another model or hook"
-            )
+def _width(shape: tuple[int, ...], head_index: int | None) -> int:
+    """Width of an activation as an SAE sees it: per-head hooks give one head's width with a
+    head index, else all heads flattened (as :func:`saebench.models.edits.sae_view` reads)."""
+    if len(shape) == 2:
+        return shape[1] if head_index is not None else shape[0] * shape[1]
+    return shape[-1]
+
+
+def hook_width(model, hook_name: str, head_index: int | None = None) -> int:
+    """Width of a hook as an SAE sees it."""
+    return _width(hook_shapes(model, [hook_name])[hook_name], head_index)
+
+
+def check_saes_fit(model, metas: list) -> None:
+    """Raise a clear error if an SAE's hooks are missing or of the wrong width (one forward
+    for all SAEs)."""
+    shapes = hook_shapes(model, [h for m in metas for h in (m.hook_name, m.output_hook)])
+    for meta in metas:
+        for hook, width in ((meta.hook_name, meta.d_in), (meta.output_hook, meta.width_out)):
+            found = _width(shapes[hook], meta.hook_head_index)
+            if found != width:
+                raise SaebenchError(
+                    f"SAE {meta.source or ''} expects width {width} at {hook} but the model "
+                    f"gives {found}; the SAE was trained on another model or hook"
+                )
