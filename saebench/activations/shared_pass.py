@@ -17,15 +17,10 @@ import torch
 from torch import Tensor
 
 from saebench.activations.cache import ActivationCache
-from saebench.activations.downstream import (
-    clean_logprobs,
-    edited_losses,
-    loss_positions,
-    token_losses,
-)
+from saebench.activations.downstream import CleanRun, loss_positions
 from saebench.data.contexts import TokenSet
 from saebench.evaluators.base import Downstream, Evaluator, Needs, SaeBatch
-from saebench.models.edits import replace_where, sae_view, write_back, zero_where
+from saebench.models.edits import sae_view, zero_where
 from saebench.models.hooks import stop_layer
 from saebench.models.runner import ModelRunner
 
@@ -136,7 +131,7 @@ class SharedPass:
         mask = self.token_set.mask(tokens)
         active = [s for s in self.slots if s.passes > pass_index]
         for slot in active:
-            self._encode(slot, acts)
+            self._encode(slot, acts, mask)
         losses = self._downstream(tokens, mask, acts, logits, active) if need_logits else {}
         for slot in active:
             batch = self._sae_batch(slot, tokens, mask, losses.get(id(slot)), pass_index, index)
@@ -161,23 +156,26 @@ class SharedPass:
             cache.save(index, acts)
         return acts, (out if need_logits else None)
 
-    def _encode(self, slot: SaeSlot, acts: dict[str, Tensor]) -> None:
+    def _encode(self, slot: SaeSlot, acts: dict[str, Tensor], mask: Tensor) -> None:
+        """Encode and decode the counted rows only (special tokens are never evaluated)."""
         sae, meta = slot.sae, slot.sae.meta
-        x = sae_view(acts[meta.hook_name], meta)
+        x = sae_view(acts[meta.hook_name], meta)[mask].to(sae.dtype)
         codes, x_hat = sae(x)
-        target = x if meta.output_hook == meta.hook_name else sae_view(acts[meta.output_hook], meta)
+        target = x
+        if meta.output_hook != meta.hook_name:
+            target = sae_view(acts[meta.output_hook], meta)[mask].to(sae.dtype)
         slot.outputs = {"x": x, "codes": codes, "x_hat": x_hat, "target": target}
 
     def _sae_batch(self, slot, tokens, mask, downstream, pass_index, index) -> SaeBatch:
-        out, dtype = slot.outputs, slot.sae.dtype
+        out = slot.outputs
         return SaeBatch(
             sae=slot.sae,
             tokens=tokens,
             mask=mask,
-            x=out["x"][mask].to(dtype),
-            target=out["target"][mask].to(dtype),
-            codes=out["codes"][mask],
-            x_hat=out["x_hat"][mask],
+            x=out["x"],
+            target=out["target"],
+            codes=out["codes"],
+            x_hat=out["x_hat"],
             downstream=downstream,
             pass_index=pass_index,
             batch_index=index,
@@ -185,23 +183,23 @@ class SharedPass:
 
     # -- CE / KL ----------------------------------------------------------------------------
     def _downstream(self, tokens, mask, acts, logits, slots) -> dict[int, Downstream]:
-        clean_lp = clean_logprobs(logits)
+        clean = CleanRun.from_logits(logits, tokens)
         ce_pos = loss_positions(mask)
-        ce_clean = token_losses(logits, tokens)[ce_pos]
+        ce_clean = clean.ce[ce_pos]
         results: dict[int, Downstream] = {}
         by_hook: dict[str, list[SaeSlot]] = {}
         for slot in (s for s in slots if s.downstream):
             by_hook.setdefault(slot.sae.meta.output_hook, []).append(slot)
         for hook, group in by_hook.items():
             zero_logits = self.runner.logits_after(hook, acts, [zero_where(mask)], tokens)[0]
-            ce_zero, kl_zero = edited_losses(zero_logits, tokens, clean_lp)
+            ce_zero, kl_zero = clean.compare(zero_logits)
             del zero_logits
             for start in range(0, len(group), self.splice_rows):
                 chunk = group[start : start + self.splice_rows]
                 edits = [_splice(slot, mask) for slot in chunk]
                 spliced = self.runner.logits_after(hook, acts, edits, tokens)
                 for slot, slot_logits in zip(chunk, spliced, strict=True):
-                    ce, kl = edited_losses(slot_logits, tokens, clean_lp)
+                    ce, kl = clean.compare(slot_logits)
                     results[id(slot)] = Downstream(
                         ce_clean=ce_clean,
                         ce_spliced=ce[ce_pos],
@@ -219,10 +217,13 @@ def _tensor_digest(tensor: Tensor) -> str:
 
 
 def _splice(slot: SaeSlot, mask: Tensor):
-    """Replace the output hook's activation by this SAE's reconstruction (counted positions)."""
+    """Write this SAE's reconstruction into the output hook at the counted positions."""
     x_hat, meta = slot.outputs["x_hat"], slot.sae.meta
 
     def edit(act: Tensor) -> Tensor:
-        return replace_where(write_back(act, x_hat, meta), mask)(act)
+        # contiguous, so that sae_view (flattening heads) is a view of ``new``, not a copy
+        new = act.clone(memory_format=torch.contiguous_format)
+        sae_view(new, meta)[mask] = x_hat.to(act.dtype)
+        return new
 
     return edit
