@@ -201,7 +201,10 @@ def _run(jobs, model, tokens, device, batch_size, cache_dir, progress) -> None:
         slot.evaluators.append(job.evaluator)
         slot.needs.append(job.evaluator_cls.needs_for(job.config))
     slot_list = list(slots.values())
-    splice_rows = max(1, min(8, sum(s.downstream for s in slot_list)))
+    # Stacking several SAEs' splices in one call pays on a GPU; on a CPU the bigger logits
+    # tensors fall out of cache and it is slower (benchmarks/core_throughput.py).
+    stack = 8 if str(device).startswith("cuda") else 1
+    splice_rows = max(1, min(stack, sum(s.downstream for s in slot_list)))
     size = batch_size or auto_batch_size(model, slot_list, tokens.context_size, device, splice_rows)
     started = time.perf_counter()
     shared = SharedPass(model, tokens, slot_list, size, device, cache_dir, progress, splice_rows)
