@@ -129,3 +129,14 @@ def make_sae(
         **meta_fields,
     )
     return build_sae(meta, tensors, where="test").eval().requires_grad_(False)
+
+
+def canonical_tensors(d_in: int = 4, d_sae: int = 8) -> dict:
+    """Tiny canonical SAE tensors (W_enc, b_enc, W_dec, b_dec) for hand-built files."""
+    gen = torch.Generator().manual_seed(0)
+    return {
+        "W_enc": torch.randn(d_in, d_sae, generator=gen),
+        "b_enc": torch.zeros(d_sae),
+        "W_dec": torch.randn(d_sae, d_in, generator=gen),
+        "b_dec": torch.zeros(d_in),
+    }

@@ -15,8 +15,16 @@ def _run(model, texts, cache_dir, counter):
     SharedPass._clean = counting
     try:
         return saebench.evaluate(
-            make_sae(), model=model, dataset=texts, evaluators=["sparsity"], n_tokens=256,
-            context_size=16, batch_size=4, cache_dir=cache_dir, resume=False, progress=False,
+            make_sae(),
+            model=model,
+            dataset=texts,
+            evaluators=["sparsity"],
+            n_tokens=256,
+            context_size=16,
+            batch_size=4,
+            cache_dir=cache_dir,
+            resume=False,
+            progress=False,
         )
     finally:
         SharedPass._clean = original

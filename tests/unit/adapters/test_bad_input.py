@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from helpers import canonical_tensors
 from safetensors.torch import save_file
 
 from saebench import load_sae
@@ -16,13 +17,7 @@ D, S = 4, 8
 
 
 def _tensors():
-    gen = torch.Generator().manual_seed(0)
-    return {
-        "W_enc": torch.randn(D, S, generator=gen),
-        "b_enc": torch.zeros(S),
-        "W_dec": torch.randn(S, D, generator=gen),
-        "b_dec": torch.zeros(D),
-    }
+    return canonical_tensors(D, S)
 
 
 def _saelens(folder, tensors=None, cfg=None):

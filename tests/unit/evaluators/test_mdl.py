@@ -280,8 +280,14 @@ def test_saes_on_one_hook_share_the_dense_curve(tiny_model, texts):
 
     DenseCurve.__init__ = counting
     try:
-        kwargs = dict(model=tiny_model, dataset=texts, evaluators=["mdl"], n_tokens=512,
-                      context_size=16, progress=False)
+        kwargs = dict(
+            model=tiny_model,
+            dataset=texts,
+            evaluators=["mdl"],
+            n_tokens=512,
+            context_size=16,
+            progress=False,
+        )
         together = saebench.evaluate([make_sae(seed=1), make_sae(seed=2)], **kwargs)
         alone = saebench.evaluate([make_sae(seed=2)], **kwargs)
     finally:
