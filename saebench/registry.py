@@ -140,3 +140,4 @@ def _describe(obj: object) -> str:
 
 adapters: Registry = Registry("adapter", "saebench.adapters")
 evaluators: Registry = Registry("evaluator", "saebench.evaluators")
+tasks: Registry = Registry("task", "saebench.tasks")

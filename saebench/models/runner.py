@@ -54,7 +54,7 @@ class ModelRunner:
         return layer, False
 
     # -- running ------------------------------------------------------------------------------
-    def logits_after(
+    def run_after(
         self,
         hook: str,
         clean: dict[str, Tensor],
@@ -62,18 +62,25 @@ class ModelRunner:
         tokens: Tensor | None = None,
         attention_mask: Tensor | None = None,
     ) -> Tensor:
-        """Logits ``[len(edits), batch, pos, vocab]``, one slice per edit of ``hook``.
+        """Final residual stream ``[len(edits), batch, pos, d_model]`` (before the final norm),
+        one slice per edit of ``hook``.
 
         ``clean`` holds the clean pass's activations: at least ``restart_hook(hook)``, or
         the hook itself for a restart at a block boundary. Hooks outside the blocks
-        (embeddings) need ``tokens`` and run the full model.
+        (embeddings) need ``tokens`` and run the full model. Turn the result into logits
+        with :meth:`unembed`, for the rows that are needed only.
         """
         n = len(edits)
         restart = self.restart_hook(hook)
+        mask = attention_mask.repeat(n, 1) if attention_mask is not None else None
         if restart is None:
             if tokens is None:
                 raise ValueError(f"a run edited at {hook} needs the tokens")
-            return self._full_run(hook, tokens.repeat(n, 1), edits, attention_mask, n)
+            with self.model.hooks(fwd_hooks=[(hook, _split_edit(edits, n))]):
+                resid = self.model(
+                    tokens.repeat(n, 1), attention_mask=mask, stop_at_layer=self.n_layers
+                )
+            return resid.view(n, -1, *resid.shape[1:])
         start, direct = self._start(hook)
         base = clean[restart]
         if direct:
@@ -82,18 +89,41 @@ class ModelRunner:
         else:
             resid = base.repeat(n, *([1] * (base.ndim - 1)))
             hooks = [(hook, _split_edit(edits, n))]
-        mask = attention_mask.repeat(n, 1) if attention_mask is not None else None
         with self.model.hooks(fwd_hooks=hooks):
-            logits = self.model(
-                resid, start_at_layer=start, attention_mask=mask, return_type="logits"
+            out = self.model(
+                resid, start_at_layer=start, stop_at_layer=self.n_layers, attention_mask=mask
             )
-        return logits.view(n, -1, *logits.shape[1:])
+        return out.view(n, -1, *out.shape[1:])
 
-    def _full_run(self, hook, tokens, edits, attention_mask, n) -> Tensor:
-        mask = attention_mask.repeat(n, 1) if attention_mask is not None else None
-        with self.model.hooks(fwd_hooks=[(hook, _split_edit(edits, n))]):
-            logits = self.model(tokens, attention_mask=mask, return_type="logits")
-        return logits.view(n, -1, *logits.shape[1:])
+    def unembed(self, resid: Tensor) -> Tensor:
+        """Logits ``[..., vocab]`` of final residuals ``[..., d_model]``: final norm,
+        unembedding and soft cap, as the model's own forward applies them.
+
+        Applied to a few rows at a time, this keeps the logits (the largest tensor of a run
+        on a real vocabulary) small. ``W_U`` is used in place: TransformerLens's ``Unembed``
+        copies its transpose on every call, which dominates when called per row block.
+        """
+        from transformer_lens.utilities.activation_functions import apply_softcap
+
+        model = self.model
+        if model.cfg.normalization_type is not None:
+            resid = model.ln_final(resid)
+        unembed = model.unembed
+        flat = torch.addmm(unembed.b_U, resid.reshape(-1, resid.shape[-1]), unembed.W_U)
+        logits = flat.view(*resid.shape[:-1], flat.shape[-1])
+        return apply_softcap(logits, model.cfg.output_logits_soft_cap)
+
+    def logits_after(
+        self,
+        hook: str,
+        clean: dict[str, Tensor],
+        edits: Sequence[Edit],
+        tokens: Tensor | None = None,
+        attention_mask: Tensor | None = None,
+    ) -> Tensor:
+        """Logits ``[len(edits), batch, pos, vocab]``, one slice per edit of ``hook`` (every
+        position: prefer :meth:`run_after` plus :meth:`unembed` of the rows you need)."""
+        return self.unembed(self.run_after(hook, clean, edits, tokens, attention_mask))
 
     def logits_with(self, tokens: Tensor, hook: str, edit: Edit | None, attention_mask=None):
         """A full forward of ``tokens`` with one edit (or none) at ``hook``."""
