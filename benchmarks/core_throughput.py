@@ -263,10 +263,11 @@ def batch_sizes(model, corpus: Path, saes: list, shape: Shape, given: int | None
 
 def measure_speed(model, corpus: Path, saes: list, shape: Shape, sizes: dict) -> dict:
     """Floors and evaluate times, each group at its batch size, best of ``shape.repeats``."""
-    from saebench.data.contexts import make_contexts
-    from saebench.data.sources import text_source
+    from saebench.data.contexts import make_token_set
 
-    tokens = make_contexts(model.tokenizer, text_source(str(corpus)), shape.context, shape.tokens)
+    tokens = make_token_set(
+        str(corpus), tokenizer=model.tokenizer, context_size=shape.context, n_tokens=shape.tokens
+    )
     groups = {"one": saes[:1], "many": saes}
     samples, forwards = [], {}
     for _ in range(shape.repeats):  # interleaved, so load drift hits every figure alike

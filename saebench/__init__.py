@@ -4,6 +4,7 @@ Example:
     >>> import saebench
     >>> sae = saebench.load_sae("zoo:resid-topk-16")
     >>> records = saebench.evaluate(sae, model="zoo", dataset="zoo", n_tokens=20_000)
+    >>> saebench.records_frame(records)
 
 Heavy modules (torch, TransformerLens) load on first use, so ``import saebench`` is cheap.
 """
@@ -17,14 +18,21 @@ _EXPORTS = {
     "load_sae": "saebench.adapters.resolve",
     "register_adapter": "saebench.adapters.base",
     "Adapter": "saebench.adapters.base",
-    "evaluate": "saebench.runner",
+    "evaluate": "saebench.executors",
+    "run_local": "saebench.executors",
+    "plan": "saebench.planning",
+    "GroupSpec": "saebench.planning",
+    "run_group": "saebench.group",
     "register_evaluator": "saebench.evaluators.base",
     "Evaluator": "saebench.evaluators.base",
     "Sae": "saebench.sae.base",
     "SaeMetadata": "saebench.sae.metadata",
     "SaebenchError": "saebench.errors",
     "load_model": "saebench.models.load",
+    "save_model": "saebench.models.load",
+    "EvalRecord": "saebench.records",
     "load_records": "saebench.records",
+    "records_frame": "saebench.leaderboard",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -34,9 +42,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from saebench.adapters.resolve import load_sae  # noqa: F401
     from saebench.errors import SaebenchError  # noqa: F401
     from saebench.evaluators.base import Evaluator, register_evaluator  # noqa: F401
-    from saebench.models.load import load_model  # noqa: F401
-    from saebench.records import load_records  # noqa: F401
-    from saebench.runner import evaluate  # noqa: F401
+    from saebench.executors import evaluate, run_local  # noqa: F401
+    from saebench.group import run_group  # noqa: F401
+    from saebench.leaderboard import records_frame  # noqa: F401
+    from saebench.models.load import load_model, save_model  # noqa: F401
+    from saebench.planning import GroupSpec, plan  # noqa: F401
+    from saebench.records import EvalRecord, load_records  # noqa: F401
     from saebench.sae.base import Sae  # noqa: F401
     from saebench.sae.metadata import SaeMetadata  # noqa: F401
 
@@ -45,3 +56,7 @@ def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'saebench' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

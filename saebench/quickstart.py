@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from saebench.activations.cache import atomic_write_text
 from saebench.errors import SaebenchError
+from saebench.files import atomic_write_text
 
 DEFAULT_TOKENS = 32_768
 L0, CE_SCORE = "sparsity.l0", "reconstruction.ce_loss_score"
@@ -34,9 +34,9 @@ def runnable_evaluators() -> tuple[list[str], dict[str, str]]:
 
 def run_quickstart(out: Path, n_tokens: int | None = None, progress: bool = True) -> Path:
     """Evaluate the zoo and write ``out/records``, ``out/report.md`` and the plot."""
+    from saebench.executors import evaluate
     from saebench.leaderboard import leaderboard, render
     from saebench.plots import plot_tradeoff
-    from saebench.runner import evaluate
     from saebench.zoo.catalog import sae_names
 
     names = sae_names()
@@ -77,7 +77,7 @@ def _report(table: str, records, skipped: dict[str, str], plot_name: str) -> str
     lines = [
         "# saebench quickstart",
         "",
-        f"Model `{first.model['name']}`, dataset `{first.dataset.name}`, "
+        f"Model `{first.model.name}`, dataset `{first.dataset.name}`, "
         f"{first.dataset.n_tokens} tokens in {first.dataset.context_size}-token contexts, "
         f"saebench {first.provenance.saebench_version} ({first.provenance.git_commit}).",
         "",

@@ -1,30 +1,35 @@
 """Result records: one JSON file per (SAE, evaluator), written atomically, resumable by key.
 
 A record carries everything needed to trust and reproduce a number: the evaluator's name,
-version and config (with a hash), the SAE's metadata and a hash of its weights, the model
-and its revision, the dataset fingerprint and token count, saebench's version and git
-commit, package versions, device and timing.
+version and config (with a hash), the SAE's URI, metadata and weights hash, the model's
+name, weights and tokenizer hashes, the token set (dataset fingerprint, token count, context
+size, BOS and separator handling) or the task, saebench's version and git commit, package
+versions, device and timing. Its key is a hash of exactly the fields that decide its
+numbers, so it can be recomputed from the record itself (:meth:`EvalRecord.expected_key`).
+
+Reading records needs no torch.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import re
 import subprocess
+import warnings
 from datetime import datetime, timezone
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from saebench.activations.cache import atomic_write_text
-from saebench.errors import SaebenchError
+from saebench.errors import SaebenchError, SaebenchWarning
+from saebench.files import atomic_write_text
+from saebench.identity import stable_hash
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class EvaluatorInfo(BaseModel):
@@ -34,10 +39,11 @@ class EvaluatorInfo(BaseModel):
     config_hash: str
     main_metric: str
     higher_is_better: dict[str, bool | None]
+    headline: list[str] = Field(default_factory=list)  # metrics a leaderboard shows first
 
 
 class SaeInfo(BaseModel):
-    uri: str
+    uri: str  # canonical: scheme:location, local paths resolved
     name: str
     architecture: str
     hook_name: str
@@ -47,11 +53,34 @@ class SaeInfo(BaseModel):
     metadata: dict[str, Any]
 
 
+class ModelInfo(BaseModel):
+    name: str
+    revision: str | None = None
+    dtype: str
+    weights_hash: str | None = None  # None only in records older than schema 2
+    tokenizer_hash: str | None = None  # None for a model without a tokenizer
+
+
 class DatasetInfo(BaseModel):
+    """The token set a streamed evaluator saw."""
+
     name: str
     fingerprint: str
+    kind: Literal["text", "tokens"] = "text"
     n_tokens: int
     context_size: int
+    prepend_bos: bool | None = None  # None: token ids used as given
+    separator: int | None = None  # id put between packed documents; None: none
+    special_ids: list[int] = Field(default_factory=list)
+
+
+class TaskInfo(BaseModel):
+    """The labelled prompt task a model-side evaluator ran on."""
+
+    name: str
+    version: str
+    config: dict[str, Any]
+    fingerprint: str
 
 
 class Provenance(BaseModel):
@@ -68,8 +97,9 @@ class EvalRecord(BaseModel):
     key: str
     evaluator: EvaluatorInfo
     sae: SaeInfo
-    model: dict[str, str | None]
-    dataset: DatasetInfo
+    model: ModelInfo
+    dataset: DatasetInfo | None = None  # None for evaluators that stream no activations
+    task: TaskInfo | None = None
     metrics: dict[str, float | None]
     details: dict[str, Any] = Field(default_factory=dict)
     seeds: dict[str, list[float]] = Field(default_factory=dict)
@@ -80,49 +110,47 @@ class EvalRecord(BaseModel):
     def main_value(self) -> float | None:
         return self.metrics.get(self.evaluator.main_metric)
 
-
-def stable_hash(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def weights_hash(sae) -> str:
-    """A hash of every tensor's name, shape, dtype and bytes."""
-    digest = hashlib.sha256()
-    for name, tensor in sorted(sae.named_tensors().items()):
-        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
-        digest.update(tensor.detach().cpu().contiguous().view(-1).view(dtype=_byte_dtype()).numpy())
-    return digest.hexdigest()[:16]
-
-
-def _byte_dtype():
-    import torch
-
-    return torch.uint8
+    def expected_key(self) -> str:
+        """The key this record's own content gives (differs from ``key`` if edited)."""
+        return record_key(
+            self.sae.uri, self.sae.weights_hash, self.model, self.evaluator, self.dataset, self.task
+        )
 
 
 def record_key(
-    weights: str,
-    evaluator: str,
-    evaluator_version: str,
-    config_hash: str,
-    model: str,
-    dataset: str,
-    n_tokens: int,
-    context_size: int,
+    sae_uri: str,
+    sae_weights: str,
+    model: ModelInfo,
+    evaluator: EvaluatorInfo,
+    dataset: DatasetInfo | None,
+    task: TaskInfo | None,
 ) -> str:
-    """What makes two runs the same: equal keys mean the record can be reused."""
+    """What makes two runs the same: equal keys mean the record can be reused.
+
+    Labels (the dataset's file name, the model's revision string) are left out: the
+    contents they name are in (fingerprints, weights and tokenizer hashes).
+    """
+    tokens = None
+    if dataset is not None:
+        tokens = dataset.model_dump(exclude={"name"})
     return stable_hash(
-        [weights, evaluator, evaluator_version, config_hash, model, dataset, n_tokens, context_size]
+        {
+            "sae": [sae_uri, sae_weights],
+            "model": [model.name, model.weights_hash, model.tokenizer_hash, model.dtype],
+            "evaluator": [evaluator.name, evaluator.version, evaluator.config_hash],
+            "tokens": tokens,
+            "task": task.model_dump() if task is not None else None,
+        }
     )
 
 
+# -- files ----------------------------------------------------------------------------------
 def record_path(out_dir: Path, sae_name: str, evaluator: str, key: str) -> Path:
     return Path(out_dir) / f"{slug(sae_name)}__{evaluator}__{key[:10]}.json"
 
 
 def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:80] or "sae"
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:80] or "sae"
 
 
 def write_record(out_dir: Path, record: EvalRecord) -> Path:
@@ -132,32 +160,85 @@ def write_record(out_dir: Path, record: EvalRecord) -> Path:
 
 
 def find_record(out_dir: Path | None, key: str) -> EvalRecord | None:
-    if out_dir is None:
+    """The record with this key in ``out_dir``; a damaged one is reported and ignored (the run
+    then recomputes it and replaces the file)."""
+    if out_dir is None or not Path(out_dir).is_dir():
         return None
     for path in Path(out_dir).glob(f"*__{key[:10]}.json"):
-        record = _read(path)
+        try:
+            record = read_record(path)
+        except SaebenchError as exc:
+            warnings.warn(
+                f"{exc}; it will be recomputed and replaced", SaebenchWarning, stacklevel=2
+            )
+            continue
         if record.key == key:
             return record
     return None
 
 
-def load_records(directory: Path | str) -> list[EvalRecord]:
-    """Every record in a folder (recursively), oldest schema versions included.
+def load_records(location: Path | str, strict: bool = False) -> list[EvalRecord]:
+    """Every record in a folder (recursively) or in one file, older schema versions included.
+
+    JSON files that are not saebench records are skipped; a damaged record is skipped with a
+    warning naming it, or raises with ``strict=True``.
 
     Example:
         >>> records = load_records("results/")
     """
-    root = Path(directory)
+    root = Path(location).expanduser()
+    if root.is_file():
+        return [read_record(root)]
     if not root.is_dir():
-        raise SaebenchError(f"{root}: no such results folder")
-    return [_read(path) for path in sorted(root.rglob("*.json")) if path.name != "key.json"]
+        raise SaebenchError(f"{root}: no such results folder or record file")
+    records = []
+    for path in sorted(root.rglob("*.json")):
+        try:
+            records.append(read_record(path))
+        except SaebenchError as exc:
+            if strict:
+                raise
+            if _looks_like_record(path):
+                warnings.warn(
+                    f"{exc}; skipped (delete it, or rerun the evaluation to rewrite it)",
+                    SaebenchWarning,
+                    stacklevel=2,
+                )
+    return records
 
 
-def _read(path: Path) -> EvalRecord:
+def read_record(path: Path) -> EvalRecord:
     try:
-        return EvalRecord.model_validate_json(path.read_text())
-    except (ValidationError, ValueError) as exc:
-        raise SaebenchError(f"{path}: not a saebench record ({str(exc).splitlines()[0]})") from exc
+        data = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise SaebenchError(f"{path}: not a readable saebench record ({exc})") from exc
+    if not isinstance(data, dict) or "evaluator" not in data or "key" not in data:
+        raise SaebenchError(f"{path}: not a saebench record (no 'key' and 'evaluator' fields)")
+    try:
+        return EvalRecord.model_validate(_upgrade(data))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise SaebenchError(f"{path}: damaged saebench record ({where}: {first['msg']})") from exc
+
+
+def _looks_like_record(path: Path) -> bool:
+    """Named as :func:`record_path` names records (so damage is worth a warning)."""
+    return path.name.count("__") >= 2
+
+
+def _upgrade(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1 (before model weights were part of the identity) to the current one."""
+    if data.get("schema_version", 1) >= 2:
+        return data
+    data = dict(data)
+    model = dict(data.get("model") or {})
+    data["model"] = {
+        **model,
+        "name": model.get("name") or "unknown",
+        "dtype": model.get("dtype") or "float32",
+    }
+    return data
 
 
 # -- provenance -----------------------------------------------------------------------------

@@ -2,27 +2,30 @@
 
 Per batch: one clean forward captures every hook the group needs (stopping early when no
 evaluator needs logits); each SAE encodes and decodes once; when CE/KL are wanted, the
-zero-ablated run is done once per output hook and the spliced runs of several SAEs share
-one call of the layers after the hook. Memory does not grow with the token count: only
-the evaluators' accumulators live across batches.
+zero-ablated run is done once per (output hook, head, ablation rule) and each SAE's splice
+re-runs only the layers after its hook. Those runs stop at the final residual stream; the
+logits are then made a few contexts at a time, compared with the clean run's and dropped,
+so no ``[batch, pos, vocab]`` tensor of a whole batch ever exists (on a real vocabulary
+that tensor, not the SAE, is the cost). Memory does not grow with the token count: only the
+evaluators' accumulators live across batches.
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
 
-from saebench.activations.cache import ActivationCache
-from saebench.activations.downstream import CleanRun, loss_positions
-from saebench.data.contexts import TokenSet
+from saebench.activations.downstream import CleanRun
 from saebench.evaluators.base import Downstream, Evaluator, Needs, SaeBatch
-from saebench.models.edits import sae_view, zero_where
+from saebench.models.edits import sae_view
 from saebench.models.hooks import stop_layer
 from saebench.models.runner import ModelRunner
+
+# Bytes of logits made at once when comparing runs: small enough to stay in cache.
+_LOGITS_BLOCK_BYTES = 8 * 2**20
 
 
 @dataclass
@@ -32,7 +35,7 @@ class SaeSlot:
     sae: object
     evaluators: list[Evaluator]
     needs: list[Needs]
-    outputs: dict = field(default_factory=dict)  # per batch: full-shape x, codes, x_hat
+    outputs: dict = field(default_factory=dict)  # per batch: x, codes, x_hat, target
 
     @property
     def passes(self) -> int:
@@ -41,6 +44,10 @@ class SaeSlot:
     @property
     def downstream(self) -> bool:
         return any(n.downstream for n in self.needs)
+
+    @property
+    def zero_rules(self) -> set[str]:
+        return {n.zero_ablation for n in self.needs if n.downstream}
 
 
 class SharedPass:
@@ -53,7 +60,7 @@ class SharedPass:
     def __init__(
         self,
         model,
-        token_set: TokenSet,
+        token_set,
         slots: list[SaeSlot],
         batch_size: int,
         device: str = "cpu",
@@ -69,8 +76,9 @@ class SharedPass:
         self.device = device
         self.cache_root = cache_root
         self.progress = progress
-        # how many copies of a batch one spliced call may stack (bounds logits memory)
-        self.splice_rows = splice_rows or 8
+        # Stacking several SAEs' splices in one call pays on a GPU; on a CPU the bigger
+        # tensors fall out of cache and it is slower (benchmarks/core_throughput.py).
+        self.splice_rows = splice_rows or (8 if str(device).startswith("cuda") else 1)
         self.model_forwards = 0  # counted for the benchmark and tests
 
     # -- planning -------------------------------------------------------------------------
@@ -85,36 +93,43 @@ class SharedPass:
                     names.add(restart)
         return sorted(names)
 
-    def _make_cache(self, names: list[str], tmp: str | None) -> ActivationCache | None:
-        root = self.cache_root or tmp
-        if root is None:
-            return None
+    def _make_cache(self, names: list[str], scratch):
+        from saebench.activations.cache import ActivationCache
         from saebench.models.load import model_fingerprint
 
+        root = self.cache_root or scratch
+        if root is None:
+            return None
         # Hashing the token ids covers tokenizer, BOS handling, context size and count;
         # a persistent cache also hashes the weights so two models of one name never mix.
         key = {
             "model": model_fingerprint(self.model, weights=self.cache_root is not None),
-            "hooks": names,
             "tokens": _tensor_digest(self.token_set.tokens),
             "batch_size": self.batch_size,
         }
-        return ActivationCache(root, key)
+        return ActivationCache(root, key, names)
 
     # -- running --------------------------------------------------------------------------
     @torch.no_grad()
     def run(self) -> None:
+        from contextlib import nullcontext
+
+        from saebench.activations.scratch import scratch_dir
+
         n_passes = max((slot.passes for slot in self.slots), default=0)
         if n_passes == 0:
             return
         names = self._capture_names()
-        with tempfile.TemporaryDirectory(prefix="saebench-acts-") as tmp:
-            cache = self._make_cache(names, tmp if n_passes > 1 else None)
+        # a second pass reads the first from disk: a scratch folder, removed however the run
+        # ends, unless the user keeps a persistent cache
+        scratch = n_passes > 1 and self.cache_root is None
+        with scratch_dir() if scratch else nullcontext() as folder:
+            cache = self._make_cache(names, folder)
             for pass_index in range(n_passes):
-                for index, tokens in self._batches(pass_index, n_passes):
-                    self._step(pass_index, index, tokens, names, cache)
+                for index, start, tokens in self._batches(pass_index, n_passes):
+                    self._step(pass_index, index, start, tokens, names, cache)
 
-    def _batches(self, pass_index: int, n_passes: int) -> Iterator[tuple[int, Tensor]]:
+    def _batches(self, pass_index: int, n_passes: int) -> Iterator[tuple[int, int, Tensor]]:
         tokens = self.token_set.tokens
         starts = range(0, tokens.shape[0], self.batch_size)
         if self.progress:
@@ -123,37 +138,50 @@ class SharedPass:
             label = "activations" if n_passes == 1 else f"pass {pass_index + 1}/{n_passes}"
             starts = tqdm(starts, desc=label, unit="batch", leave=False)
         for index, start in enumerate(starts):
-            yield index, tokens[start : start + self.batch_size].to(self.device)
+            yield index, start, tokens[start : start + self.batch_size].to(self.device)
 
-    def _step(self, pass_index, index, tokens, names, cache) -> None:
+    def _step(self, pass_index, index, start, tokens, names, cache) -> None:
         need_logits = pass_index == 0 and any(s.downstream for s in self.slots)
-        acts, logits = self._clean(index, tokens, names, need_logits, cache)
+        acts, resid = self._clean(index, tokens, names, need_logits, cache)
         mask = self.token_set.mask(tokens)
         active = [s for s in self.slots if s.passes > pass_index]
         for slot in active:
             self._encode(slot, acts, mask)
-        losses = self._downstream(tokens, mask, acts, logits, active) if need_logits else {}
+        losses = self._downstream(tokens, mask, acts, resid, active) if need_logits else {}
         for slot in active:
-            batch = self._sae_batch(slot, tokens, mask, losses.get(id(slot)), pass_index, index)
+            batch = SaeBatch(
+                sae=slot.sae,
+                tokens=tokens,
+                mask=mask,
+                downstream=losses.get(id(slot)),
+                pass_index=pass_index,
+                batch_index=index,
+                context_start=start,
+                **slot.outputs,
+            )
             for evaluator, needs in zip(slot.evaluators, slot.needs, strict=True):
                 if needs.activations and needs.passes > pass_index:
                     evaluator.update(batch)
             slot.outputs = {}
 
     def _clean(self, index, tokens, names, need_logits, cache):
-        if not need_logits and cache is not None and cache.has(index):
-            return cache.load(index, self.device), None
+        """Captured activations, and the final residual stream when logits are needed."""
+        if not need_logits and cache is not None:
+            cached = cache.load(index, tokens)  # None when missing or wrong: recomputed below
+            if cached is not None:
+                return cached, None
         acts: dict[str, Tensor] = {}
 
         def keep(act, hook):
             acts[hook.name] = act.detach()
 
-        stop = None if need_logits else stop_layer(names, self.model.cfg.n_layers)
+        n_layers = self.model.cfg.n_layers
+        stop = n_layers if need_logits else stop_layer(names, n_layers)
         with self.model.hooks(fwd_hooks=[(name, keep) for name in names]):
-            out = self.model(tokens, stop_at_layer=stop, return_type="logits")
+            out = self.model(tokens, stop_at_layer=stop)
         self.model_forwards += 1
-        if cache is not None and not cache.has(index):
-            cache.save(index, acts)
+        if cache is not None:
+            cache.save(index, tokens, acts)  # keeps a shard already there for this batch
         return acts, (out if need_logits else None)
 
     def _encode(self, slot: SaeSlot, acts: dict[str, Tensor], mask: Tensor) -> None:
@@ -166,48 +194,54 @@ class SharedPass:
             target = sae_view(acts[meta.output_hook], meta)[mask].to(sae.dtype)
         slot.outputs = {"x": x, "codes": codes, "x_hat": x_hat, "target": target}
 
-    def _sae_batch(self, slot, tokens, mask, downstream, pass_index, index) -> SaeBatch:
-        out = slot.outputs
-        return SaeBatch(
-            sae=slot.sae,
-            tokens=tokens,
-            mask=mask,
-            x=out["x"],
-            target=out["target"],
-            codes=out["codes"],
-            x_hat=out["x_hat"],
-            downstream=downstream,
-            pass_index=pass_index,
-            batch_index=index,
-        )
-
     # -- CE / KL ----------------------------------------------------------------------------
-    def _downstream(self, tokens, mask, acts, logits, slots) -> dict[int, Downstream]:
-        clean = CleanRun.from_logits(logits, tokens)
-        ce_pos = loss_positions(mask)
-        ce_clean = clean.ce[ce_pos]
-        results: dict[int, Downstream] = {}
+    def _downstream(self, tokens, mask, acts, resid_clean, slots) -> dict[int, Downstream]:
+        """Per-position CE and KL of every SAE's splice and of the zero ablations it asks for."""
+        wanted = [s for s in slots if s.downstream]
+        runs: dict = {}  # run key -> final residual of that edited run
+        for hook, head, rule in sorted({_zero_key(s, r) for s in wanted for r in s.zero_rules},
+                                       key=str):  # fmt: skip
+            zero_mask = mask if rule == "counted_positions" else None
+            edit = _zero_ablation(zero_mask, head)
+            runs[("zero", hook, head, rule)] = self.runner.run_after(hook, acts, [edit])[0]
         by_hook: dict[str, list[SaeSlot]] = {}
-        for slot in (s for s in slots if s.downstream):
+        for slot in wanted:
             by_hook.setdefault(slot.sae.meta.output_hook, []).append(slot)
         for hook, group in by_hook.items():
-            zero_logits = self.runner.logits_after(hook, acts, [zero_where(mask)], tokens)[0]
-            ce_zero, kl_zero = clean.compare(zero_logits)
-            del zero_logits
-            for start in range(0, len(group), self.splice_rows):
-                chunk = group[start : start + self.splice_rows]
-                edits = [_splice(slot, mask) for slot in chunk]
-                spliced = self.runner.logits_after(hook, acts, edits, tokens)
-                for slot, slot_logits in zip(chunk, spliced, strict=True):
-                    ce, kl = clean.compare(slot_logits)
-                    results[id(slot)] = Downstream(
-                        ce_clean=ce_clean,
-                        ce_spliced=ce[ce_pos],
-                        ce_zero=ce_zero[ce_pos],
-                        kl_spliced=kl[mask],
-                        kl_zero=kl_zero[mask],
-                    )
+            for first in range(0, len(group), self.splice_rows):
+                chunk = group[first : first + self.splice_rows]
+                spliced = self.runner.run_after(hook, acts, [_splice(s, mask) for s in chunk])
+                for slot, resid in zip(chunk, spliced, strict=True):
+                    runs[id(slot)] = resid
+        ce_clean, ce, kl = self._compare(tokens, resid_clean, runs)
+        results = {}
+        for slot in wanted:
+            (rule,) = slot.zero_rules or {"every_position"}
+            zero = ("zero", *_zero_key(slot, rule))
+            results[id(slot)] = Downstream(
+                ce_clean=ce_clean,
+                ce_spliced=ce[id(slot)],
+                ce_zero=ce[zero],
+                kl_spliced=kl[id(slot)],
+                kl_zero=kl[zero],
+            )
         return results
+
+    def _compare(self, tokens, resid_clean, runs):
+        """Next-token CE ``[batch, pos-1]`` of the clean run and of every edited run, and
+        KL(clean || edited) ``[batch, pos]``, with the logits made a few contexts at a time."""
+        batch, pos = tokens.shape
+        rows = max(1, _LOGITS_BLOCK_BYTES // (4 * pos * self.model.cfg.d_vocab_out))
+        ce_clean = torch.empty(batch, pos - 1, device=tokens.device)
+        ce = {key: torch.empty_like(ce_clean) for key in runs}
+        kl = {key: torch.empty(batch, pos, device=tokens.device) for key in runs}
+        for first in range(0, batch, rows):
+            block = slice(first, first + rows)
+            clean = CleanRun.from_logits(self.runner.unembed(resid_clean[block]), tokens[block])
+            ce_clean[block] = clean.ce
+            for key, resid in runs.items():
+                ce[key][block], kl[key][block] = clean.compare(self.runner.unembed(resid[block]))
+        return ce_clean, ce, kl
 
 
 def _tensor_digest(tensor: Tensor) -> str:
@@ -216,8 +250,33 @@ def _tensor_digest(tensor: Tensor) -> str:
     return hashlib.sha256(tensor.contiguous().cpu().numpy().tobytes()).hexdigest()[:16]
 
 
+def _zero_key(slot: SaeSlot, rule: str) -> tuple[str, int | None, str]:
+    meta = slot.sae.meta
+    return meta.output_hook, meta.hook_head_index, rule
+
+
+def _zero_ablation(mask: Tensor | None, head: int | None):
+    """Zero the hook (one head of it, for a per-head SAE) at every position, or only at the
+    masked positions."""
+
+    def edit(act: Tensor) -> Tensor:
+        if head is None or act.ndim != 4:
+            if mask is None:
+                return torch.zeros_like(act)
+            return act.masked_fill(mask.view(*mask.shape, *([1] * (act.ndim - 2))), 0)
+        new = act.clone()
+        if mask is None:
+            new[:, :, head] = 0
+        else:
+            new[:, :, head] = new[:, :, head].masked_fill(mask[..., None], 0)
+        return new
+
+    return edit
+
+
 def _splice(slot: SaeSlot, mask: Tensor):
-    """Write this SAE's reconstruction into the output hook at the counted positions."""
+    """Write this SAE's reconstruction into the output hook at the counted positions (special
+    positions keep their clean activation, as SAELens does)."""
     x_hat, meta = slot.outputs["x_hat"], slot.sae.meta
 
     def edit(act: Tensor) -> Tensor:

@@ -44,6 +44,11 @@ class PythonAdapter(Adapter):
             result = factory()
         except SaebenchError:
             raise
+        except SystemExit as exc:  # user code must not end the whole run, least of all with 0
+            raise SaebenchError(
+                f"python:{location}: {attr}() called sys.exit({exc.code!r}) instead of returning "
+                "an SAE; return the SAE (or raise an exception saying what is wrong)"
+            ) from exc
         except Exception as exc:  # user code: report it against the URI, keep the cause
             raise SaebenchError(
                 f"python:{location}: {attr}() raised {type(exc).__name__}: {exc}"
@@ -63,7 +68,7 @@ def _factory(module_name: str, attr: str, location: str) -> Any:
             f"python:{location}: cannot import module {module_name!r} ({exc}); install it or "
             "put it on PYTHONPATH"
         ) from exc
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         raise SaebenchError(
             f"python:{location}: importing module {module_name!r} raised "
             f"{type(exc).__name__}: {exc}"

@@ -15,6 +15,7 @@ import torch
 
 from saebench.adapters.base import (
     Adapter,
+    metadata_or_error,
     read_json,
     read_safetensors,
     register_adapter,
@@ -24,6 +25,7 @@ from saebench.errors import SaebenchError
 from saebench.sae import Sae, SaeMetadata, build_sae
 from saebench.sae.build import encoder_for
 
+SAELENS_LAYOUT_VERSION = "6.0.0"
 CONFIG = "cfg.json"
 WEIGHTS = "sae_weights.safetensors"
 
@@ -139,32 +141,39 @@ def _metadata(cfg: dict[str, Any], raw_arch: str, config_path: Path, where: str)
             f"{config_path}: normalize_activations={norm!r} is not supported (supported: none, "
             "layer_norm, constant_norm_rescale, expected_average_only_in)"
         )
-    d_out = cfg.get("d_out")
     architecture = _ARCHITECTURES[raw_arch]
-    try:
-        return SaeMetadata(
-            architecture=_trained_as(cfg, architecture),
-            d_in=int(cfg["d_in"]),
-            d_sae=int(cfg["d_sae"]),
-            d_out=int(d_out) if d_out is not None else None,
-            hook_name=cfg["hook_name"],
-            hook_name_out=cfg.get("hook_name_out"),
-            hook_head_index=cfg.get("hook_head_index"),
-            model_name=cfg.get("model_name"),
-            apply_b_dec_to_input=bool(cfg.get("apply_b_dec_to_input", True)),
-            normalize_activations=_NORMALIZATION[norm],
-            input_scale=float(scale) if scale is not None else None,
-            reshape_activations=cfg.get("reshape_activations") or "none",
-            # k means "per-token TopK" to us; BatchTopK's average k is kept in extra.
-            k=cfg.get("k") if architecture == "topk" else None,
-            context_size=cfg.get("context_size"),
-            prepend_bos=bool(cfg.get("prepend_bos", True)),
-            dataset_path=cfg.get("dataset_path"),
-            source=where,
-            extra=_training_details(cfg),
-        )
-    except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
-        raise SaebenchError(f"{config_path}: bad config value ({exc})") from exc
+    # pydantic checks and converts every field, and names the one that is wrong
+    return metadata_or_error(
+        config_path,
+        architecture=_trained_as(cfg, architecture),
+        d_in=cfg["d_in"],
+        d_sae=cfg["d_sae"],
+        d_out=cfg.get("d_out"),
+        hook_name=cfg["hook_name"],
+        hook_name_out=cfg.get("hook_name_out"),
+        hook_head_index=cfg.get("hook_head_index"),
+        model_name=cfg.get("model_name"),
+        apply_b_dec_to_input=cfg.get("apply_b_dec_to_input", True),
+        normalize_activations=_NORMALIZATION[norm],
+        input_scale=scale,
+        reshape_activations=cfg.get("reshape_activations") or "none",
+        # k means "per-token TopK" to us; BatchTopK's average k is kept in extra.
+        k=cfg.get("k") if architecture == "topk" else None,
+        context_size=cfg.get("context_size"),
+        prepend_bos=cfg.get("prepend_bos", True),
+        sequence_separator=_separator(cfg.get("sequence_separator_token", "unset")),
+        dataset_path=cfg.get("dataset_path"),
+        source=where,
+        extra=_training_details(cfg),
+    )
+
+
+def _separator(value: Any) -> str | int | None:
+    """SAELens's ``sequence_separator_token`` ("bos", "eos", "sep", an id, or null for none);
+    absent means the config does not say."""
+    if value == "unset":
+        return None
+    return "none" if value is None else value
 
 
 def _trained_as(cfg: dict[str, Any], architecture: str) -> str:
@@ -239,7 +248,7 @@ def save_saelens(sae: Sae, path: Path | str) -> Path:
     """
     from safetensors.torch import save_file
 
-    from saebench.activations.cache import atomic_write_text
+    from saebench.files import atomic_write_text
 
     meta = sae.meta
     path = Path(path)
@@ -256,6 +265,9 @@ def save_saelens(sae: Sae, path: Path | str) -> Path:
         "normalize_activations": meta.normalize_activations,
         "reshape_activations": meta.reshape_activations,
         "metadata": {
+            # the layout is SAELens 6's; without this marker sae-lens reads the file as pre-6
+            # and loses everything under "metadata" (hook name, context size, ...)
+            "sae_lens_version": SAELENS_LAYOUT_VERSION,
             "model_name": meta.model_name,
             "hook_name": meta.hook_name,
             "hook_head_index": meta.hook_head_index,
@@ -271,6 +283,9 @@ def save_saelens(sae: Sae, path: Path | str) -> Path:
         cfg["norm_scaling_factor"] = meta.input_scale
     if meta.extra:  # BatchTopK's k, Matryoshka's widths: where _training_details finds them
         cfg["metadata"]["training_architecture_details"] = meta.extra
+    if meta.sequence_separator is not None:
+        separator = meta.sequence_separator
+        cfg["metadata"]["sequence_separator_token"] = None if separator == "none" else separator
     if meta.is_transcoder:
         cfg["d_out"] = meta.width_out
         cfg["metadata"]["hook_name_out"] = meta.hook_name_out

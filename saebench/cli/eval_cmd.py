@@ -14,10 +14,22 @@ from saebench.cli.output import emit_json, parse_settings
 def eval_command(
     saes: list[str] = typer.Argument(..., help="SAE URIs or paths (saelens:..., zoo:NAME, PATH)"),
     model: str = typer.Option(None, "--model", help="TransformerLens name, 'zoo' or a folder"),
-    dataset: str = typer.Option(None, "--dataset", help=".txt/.jsonl file, 'zoo', or HF name"),
+    dataset: str = typer.Option(
+        None,
+        "--dataset",
+        help=".txt/.jsonl file, token ids (.pt/.npy/.safetensors), 'zoo', HF name",
+    ),
     evals: str = typer.Option("reconstruction,sparsity", "--evals", help="comma-separated"),
     tokens: int = typer.Option(200_000, "--tokens", help="tokens to evaluate on"),
-    context_size: int = typer.Option(None, "--context-size"),
+    context_size: int = typer.Option(
+        None, "--context-size", help="default: each SAE's own, at most 128"
+    ),
+    prepend_bos: bool = typer.Option(
+        None, "--prepend-bos/--no-prepend-bos", help="default: each SAE's own"
+    ),
+    separator: str = typer.Option(
+        None, "--separator", help="between packed documents: bos, eos, sep, none or an id"
+    ),
     batch_size: int = typer.Option(None, "--batch-size", help="contexts per batch (auto)"),
     device: str = typer.Option(None, "--device", help="default: cuda if present, else cpu"),
     model_dtype: str = typer.Option(None, "--model-dtype"),
@@ -30,8 +42,8 @@ def eval_command(
     as_json: bool = typer.Option(False, "--json", help="print records as JSON"),
 ) -> None:
     """Evaluate one or more SAEs and print their leaderboard rows."""
+    from saebench.executors import evaluate
     from saebench.leaderboard import leaderboard, render
-    from saebench.runner import evaluate
 
     # Libraries may print; with --json, stdout carries the JSON and nothing else.
     with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
@@ -39,10 +51,12 @@ def eval_command(
             saes,
             model=model,
             dataset=dataset,
-            evaluators=[name.strip() for name in evals.split(",") if name.strip()],
+            evaluators=evals,
             n_tokens=tokens,
             configs=parse_settings(settings),
             context_size=context_size,
+            prepend_bos=prepend_bos,
+            separator=_separator(separator),
             batch_size=batch_size,
             device=device,
             model_dtype=model_dtype,
@@ -58,3 +72,7 @@ def eval_command(
     print(render(leaderboard(records)))
     if not quiet:
         print(f"\n{len(records)} record(s) in {out}/")
+
+
+def _separator(value: str | None) -> str | int | None:
+    return int(value) if value is not None and value.isdigit() else value

@@ -1,14 +1,25 @@
-"""Entry point: builds the command tree and turns user errors into one clean line."""
+"""Entry point: builds the command tree and turns user errors into one clean line.
+
+Every user mistake ends the same way: exit code 2 and one ``error: ...`` line naming the
+problem and the fix, no traceback (``--debug`` shows one). That covers saebench's own
+errors and every command-line parsing error (typer vendors click, so its exceptions are
+typer's, not ``click.ClickException``). Ctrl-C and SIGTERM keep finished records and say how
+to resume.
+"""
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+import warnings
 
 import click
 import typer
 
+from saebench.activations.scratch import Terminated
 from saebench.cli import adapters_cmd, eval_cmd, evaluators_cmd, leaderboard_cmd, zoo_cmd
-from saebench.errors import SaebenchError
+from saebench.errors import SaebenchError, SaebenchWarning, command_line
 
 app = typer.Typer(
     name="saebench",
@@ -24,6 +35,10 @@ app.add_typer(evaluators_cmd.app, name="evaluators")
 app.add_typer(leaderboard_cmd.app, name="leaderboard")
 app.add_typer(zoo_cmd.app, name="zoo")
 
+_USAGE_ERRORS = (typer.TyperException, click.ClickException)
+_INTERRUPTS = (KeyboardInterrupt, typer.Abort, click.Abort, Terminated)
+_RESUME_HINT = "interrupted: finished records are kept; rerun the same command to resume"
+
 
 @app.callback()
 def _root(
@@ -36,22 +51,67 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     command = typer.main.get_command(app)
+    previous = _on_sigterm_unwind()
     try:
-        code = command.main(args=args, prog_name="saebench", standalone_mode=False)
+        with command_line(), warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            code = command.main(args=args, prog_name="saebench", standalone_mode=False)
     except SaebenchError as exc:
         if debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
-    except click.ClickException as exc:
-        exc.show()
+        _fail(str(exc))
+    except _INTERRUPTS as exc:
+        print(_RESUME_HINT, file=sys.stderr)
+        sys.exit(143 if isinstance(exc, Terminated) else 130)
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except (click.Abort, KeyboardInterrupt):
-        print(
-            "interrupted: finished records are kept; rerun the command to resume", file=sys.stderr
-        )
-        sys.exit(130)
+    except _USAGE_ERRORS as exc:
+        if debug:
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `saebench adapters`: help was asked
+            print(exc.format_message())
+            sys.exit(0)
+        _fail(_usage_message(exc))
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    if code == 130:  # typer turns Ctrl-C inside a command into exit code 130
+        print(_RESUME_HINT, file=sys.stderr)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str) -> None:
+    first = " ".join(message.split())  # one line, whatever the source
+    print(f"error: {first}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _usage_message(exc: Exception) -> str:
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None else "saebench"
+    return f"{message.rstrip('.')}; see `{where} --help`"
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    if issubclass(category, SaebenchWarning):
+        print(f"warning: {' '.join(str(message).split())}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def _on_sigterm_unwind():
+    """Turn SIGTERM into :class:`Terminated` (main thread, default handler only); return the
+    handler to restore, or None when nothing was changed."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return None
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    return signal.signal(signal.SIGTERM, handler)
 
 
 if __name__ == "__main__":

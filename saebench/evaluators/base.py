@@ -26,7 +26,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor
@@ -51,6 +51,9 @@ class Needs(BaseModel):
 
     activations: bool = True  # streamed batches of the SAE's input (and output) hook
     downstream: bool = False  # per-token CE and KL of clean, spliced and zero-ablated runs
+    # how the zero-ablated baseline of ``downstream`` is made: the hook (or the SAE's head)
+    # zeroed at every position (SAELens), or only where tokens are counted
+    zero_ablation: Literal["every_position", "counted_positions"] = "every_position"
     passes: int = 1  # streamed passes over the same tokens (2 when ranges must be known)
     model_runner: bool = False  # interventions in ``finish`` through context.runner
     task: str | None = None  # a labelled task (e.g. "ravel", "ioi")
@@ -66,13 +69,15 @@ def metric(description: str, higher_is_better: bool | None, default: Any = None)
 
 @dataclass
 class Downstream:
-    """Per-token losses at the counted positions of one batch, for one SAE (float32)."""
+    """Per-position losses of one batch for one SAE (float32, nats), at every position:
+    the evaluator chooses which positions count (its ``tokens`` and ``mask`` say which are
+    special). The splice keeps special positions clean."""
 
-    ce_clean: Tensor
-    ce_spliced: Tensor
-    ce_zero: Tensor
-    kl_spliced: Tensor
-    kl_zero: Tensor
+    ce_clean: Tensor  # [batch, pos-1] next-token CE of the model as is
+    ce_spliced: Tensor  # [batch, pos-1] with the SAE's reconstruction spliced in
+    ce_zero: Tensor  # [batch, pos-1] with the hook zero-ablated
+    kl_spliced: Tensor  # [batch, pos] KL(clean || spliced) of the next-token distribution
+    kl_zero: Tensor  # [batch, pos] KL(clean || zero-ablated)
 
 
 @dataclass
@@ -93,10 +98,16 @@ class SaeBatch:
     downstream: Downstream | None = None
     pass_index: int = 0
     batch_index: int = 0
+    context_start: int = 0  # index of this batch's first context in the token set
 
     def decode(self, codes: Tensor) -> Tensor:
         """Decode other codes for these same rows (e.g. quantised codes)."""
         return self.sae.decode(codes, self.x)
+
+    def row_places(self) -> tuple[Tensor, Tensor]:
+        """(context index in the token set, position in the context) of every row."""
+        contexts, positions = self.mask.nonzero(as_tuple=True)
+        return contexts + self.context_start, positions
 
 
 @dataclass
@@ -128,6 +139,8 @@ class Evaluator:
     Config: ClassVar[type[EvalConfig]] = EvalConfig
     Metrics: ClassVar[type[EvalMetrics]]
     main_metric: ClassVar[str]
+    # metrics a leaderboard shows for this evaluator (empty: the main metric only)
+    headline: ClassVar[tuple[str, ...]] = ()
     needs: ClassVar[Needs] = Needs()
 
     def __init__(self, config: EvalConfig, context: EvalContext) -> None:

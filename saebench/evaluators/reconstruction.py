@@ -1,13 +1,24 @@
 """Reconstruction fidelity, and downstream fidelity when the reconstruction is spliced in.
 
 All sums are kept in float64 over every counted token of the run, so the centred
-explained variance uses the mean over all evaluated tokens, not a per-batch mean.
+explained variance uses the mean over all evaluated tokens, not a per-batch mean. The
+legacy explained variance (per-token, centred on a group mean, as SAEBench reports it) uses
+fixed groups of ``legacy_chunk_contexts`` contexts, so it does not depend on the batch size.
+
+CE and KL follow SAELens's rules by default (``docs/evaluators/reconstruction.md`` lists
+every difference from SAELens and SAEBench with its size): the splice keeps special positions
+clean, the zero ablation zeroes every position, a next-token CE counts where its input token
+is not special, and a KL counts at every non-special position.
 """
 
 from __future__ import annotations
 
-import torch
+from typing import Literal
 
+import torch
+from pydantic import Field
+
+from saebench.errors import SaebenchError
 from saebench.evaluators.base import (
     EvalConfig,
     EvalContext,
@@ -23,6 +34,14 @@ from saebench.evaluators.base import (
 
 class ReconstructionConfig(EvalConfig):
     downstream: bool = True  # CE loss and KL with the reconstruction spliced into the model
+    # "every_position" (SAELens, SAEBench): the baseline zeroes the hook everywhere;
+    # "counted_positions": special positions (BOS, separators) keep their clean activation
+    zero_ablation: Literal["every_position", "counted_positions"] = "every_position"
+    # "input_counted" (SAELens, SAEBench): a next-token CE counts when its input token is not
+    # special; "both_counted": when the predicted token is not special either
+    ce_positions: Literal["input_counted", "both_counted"] = "input_counted"
+    # contexts per group over which explained_variance_legacy centres (SAEBench's batch of 16)
+    legacy_chunk_contexts: int = Field(16, ge=1)
 
 
 class ReconstructionMetrics(EvalMetrics):
@@ -32,7 +51,9 @@ class ReconstructionMetrics(EvalMetrics):
     )
     fvu: float = metric("fraction of variance unexplained, 1 - explained_variance", False)
     explained_variance_legacy: float = metric(
-        "per-token 1 - ||x - x_hat||^2 / ||x - batch mean||^2, averaged (SAEBench papers)", True
+        "per-token 1 - ||x - x_hat||^2 / ||x - group mean||^2, averaged (SAEBench papers; "
+        "groups of legacy_chunk_contexts contexts)",
+        True,
     )
     cossim: float = metric("mean cosine similarity of x and x_hat", True)
     l2_ratio: float = metric("mean ||x_hat|| / ||x|| (1 is ideal)", None)
@@ -50,11 +71,12 @@ class ReconstructionMetrics(EvalMetrics):
 
 @register_evaluator("reconstruction")
 class ReconstructionEvaluator(Evaluator):
-    version = "1"
+    version = "2"
     description = "MSE, explained variance, cosine, CE-loss and KL recovered when spliced in"
     Config = ReconstructionConfig
     Metrics = ReconstructionMetrics
     main_metric = "ce_loss_score"
+    headline = ("explained_variance", "ce_loss_score", "kl_div_score", "mse")
 
     def __init__(self, config: ReconstructionConfig, context: EvalContext) -> None:
         super().__init__(config, context)
@@ -66,10 +88,11 @@ class ReconstructionEvaluator(Evaluator):
         self.losses: dict[str, float] = {}
         self.n_ce = 0
         self.n_kl = 0
+        self.chunk: tuple[int, list[torch.Tensor], list[torch.Tensor]] | None = None
 
     @classmethod
     def needs_for(cls, config: ReconstructionConfig) -> Needs:
-        return Needs(downstream=config.downstream)
+        return Needs(downstream=config.downstream, zero_ablation=config.zero_ablation)
 
     def update(self, batch: SaeBatch) -> None:
         if batch.x.shape[0] == 0:
@@ -78,11 +101,10 @@ class ReconstructionEvaluator(Evaluator):
         x_hat = batch.x_hat.double()
         err = (t - x_hat).pow(2).sum(-1)
         t_norm, hat_norm = t.norm(dim=-1), x_hat.norm(dim=-1)
-        centred = (t - t.mean(0)).pow(2).sum(-1)
         s = self.sums
         s["sse"] += float(err.sum())
         s["sq"] += float(t.pow(2).sum())
-        s["legacy"] += float((1 - err / centred.clamp_min(1e-12)).sum())
+        self._add_legacy(batch, t, err)
         s["cos"] += float(torch.nn.functional.cosine_similarity(t, x_hat, dim=-1).sum())
         s["ratio"] += float((hat_norm / t_norm.clamp_min(1e-12)).sum())
         s["hat_sq"] += float(hat_norm.pow(2).sum())
@@ -92,18 +114,54 @@ class ReconstructionEvaluator(Evaluator):
         self.n_tokens += t.shape[0]
         self.width = t.shape[1]
         if batch.downstream is not None:
-            self._add_losses(batch.downstream)
+            self._add_losses(batch.downstream, batch.mask)
 
-    def _add_losses(self, d) -> None:
-        for key in ("ce_clean", "ce_spliced", "ce_zero", "kl_spliced", "kl_zero"):
-            self.losses[key] = self.losses.get(key, 0.0) + float(getattr(d, key).double().sum())
-        self.n_ce += d.ce_clean.numel()
-        self.n_kl += d.kl_spliced.numel()
+    def _add_legacy(self, batch: SaeBatch, t: torch.Tensor, err: torch.Tensor) -> None:
+        """Collect rows by chunk of contexts; a chunk is scored once all its rows are in."""
+        size = self.config.legacy_chunk_contexts
+        contexts, _ = batch.row_places()
+        chunks = contexts // size
+        for chunk in torch.unique_consecutive(chunks).tolist():
+            rows = chunks == chunk
+            if self.chunk is not None and self.chunk[0] != chunk:
+                self._score_chunk()
+            if self.chunk is None:
+                self.chunk = (chunk, [], [])
+            self.chunk[1].append(t[rows])
+            self.chunk[2].append(err[rows])
+
+    def _score_chunk(self) -> None:
+        _, targets, errors = self.chunk
+        t, err = torch.cat(targets), torch.cat(errors)
+        centred = (t - t.mean(0)).pow(2).sum(-1)
+        self.sums["legacy"] += float((1 - err / centred.clamp_min(1e-12)).sum())
+        self.chunk = None
+
+    def _add_losses(self, d, mask: torch.Tensor) -> None:
+        ce_at = mask[:, :-1]
+        if self.config.ce_positions == "both_counted":
+            ce_at = ce_at & mask[:, 1:]
+        picked = {
+            "ce_clean": d.ce_clean[ce_at],
+            "ce_spliced": d.ce_spliced[ce_at],
+            "ce_zero": d.ce_zero[ce_at],
+            "kl_spliced": d.kl_spliced[mask],
+            "kl_zero": d.kl_zero[mask],
+        }
+        for key, values in picked.items():
+            self.losses[key] = self.losses.get(key, 0.0) + float(values.double().sum())
+        self.n_ce += int(ce_at.sum())
+        self.n_kl += int(mask.sum())
 
     def finish(self) -> EvalResult:
         n, s = self.n_tokens, self.sums
         if n == 0:
-            raise ValueError("no tokens were evaluated")
+            raise SaebenchError(
+                "reconstruction: no token was evaluated (every token of the data is a special "
+                "token); check the dataset"
+            )
+        if self.chunk is not None:
+            self._score_chunk()
         mean = self.target_sum / n
         variance = s["sq"] - n * float(mean.pow(2).sum())
         explained = 1 - s["sse"] / variance if variance > 0 else float("nan")

@@ -6,7 +6,9 @@ import math
 
 import numpy as np
 import torch
+from pydantic import Field
 
+from saebench.errors import SaebenchError
 from saebench.evaluators.base import (
     EvalConfig,
     EvalContext,
@@ -21,9 +23,11 @@ from saebench.evaluators.base import (
 
 
 class SparsityConfig(EvalConfig):
-    dense_threshold: float = 0.1  # a latent firing on more than this fraction of tokens is dense
-    histogram_min_log10: float = -7.0  # lowest firing-frequency bin edge (log10)
-    histogram_bins_per_decade: int = 2
+    # a latent firing on more than this fraction of tokens is dense
+    dense_threshold: float = Field(0.1, ge=0, le=1)
+    # lowest firing-frequency bin edge (log10), and the histogram's resolution
+    histogram_min_log10: float = Field(-7.0, ge=-30, lt=0)
+    histogram_bins_per_decade: int = Field(2, ge=1, le=100)
 
 
 class SparsityMetrics(EvalMetrics):
@@ -43,6 +47,7 @@ class SparsityEvaluator(Evaluator):
     Config = SparsityConfig
     Metrics = SparsityMetrics
     main_metric = "l0"
+    headline = ("l0", "dead_fraction", "dense_fraction")
     needs = Needs()
 
     def __init__(self, config: SparsityConfig, context: EvalContext) -> None:
@@ -56,13 +61,16 @@ class SparsityEvaluator(Evaluator):
         fires = torch.count_nonzero(batch.codes, dim=0)  # int64, exact
         self.fires = fires if self.fires is None else self.fires + fires
         self.l0_sum += float(fires.sum())
-        # one batch's L1 in float32 is exact enough; the run's total is kept in float64
-        self.l1_sum += float(batch.codes.abs().sum())
+        # summed in float64: a float16 SAE's sum overflows its own dtype (max 65504)
+        self.l1_sum += float(batch.codes.abs().sum(dtype=torch.float64))
         self.n_tokens += batch.codes.shape[0]
 
     def finish(self) -> EvalResult:
         if self.n_tokens == 0 or self.fires is None:
-            raise ValueError("no tokens were evaluated")
+            raise SaebenchError(
+                "sparsity: no token was evaluated (every token of the data is a special "
+                "token); check the dataset"
+            )
         n = self.n_tokens
         density = self.fires.double() / n
         metrics = self.Metrics(

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from saebench.errors import SaebenchError
+from saebench.errors import SaebenchError, setting
 
 DTYPES = {
     "float32": torch.float32,
@@ -36,6 +36,10 @@ def default_device() -> str:
 def load_model(spec: Any, device: str | None = None, dtype: str | torch.dtype | None = None):
     """A HookedTransformer from an object, ``"zoo"``, a saved folder, or a TransformerLens name.
 
+    A model loaded here is in eval mode and frozen (no parameter requires a gradient:
+    saebench never trains models). A model object passed in is returned as it is, apart from
+    ``dtype``: it is the caller's, and the runner freezes it only while it runs it.
+
     Example:
         >>> model = load_model("zoo")            # the embedded default, offline
         >>> model = load_model("gpt2")           # needs a network the first time
@@ -49,11 +53,12 @@ def load_model(spec: Any, device: str | None = None, dtype: str | torch.dtype | 
     if spec == "zoo":
         from saebench.zoo.model import model_dir
 
-        return load_local(model_dir(), device, dtype)
-    path = Path(str(spec)).expanduser()
-    if path.is_dir():
-        return load_local(path, device, dtype)
-    return _load_hub(str(spec), device, dtype)
+        model = load_local(model_dir(), device, dtype)
+    elif (path := Path(str(spec)).expanduser()).is_dir():
+        model = load_local(path, device, dtype)
+    else:
+        model = _load_hub(str(spec), device, dtype)
+    return model.requires_grad_(False)
 
 
 def load_local(path: Path, device: str = "cpu", dtype: torch.dtype | None = None):
@@ -67,13 +72,15 @@ def load_local(path: Path, device: str = "cpu", dtype: torch.dtype | None = None
     for needed in (config_file, weights):
         if not needed.is_file():
             raise SaebenchError(
-                f"{needed}: missing; a local model folder needs config.json, model.safetensors "
-                "and tokenizer files"
+                f"{needed}: missing; a local model folder needs config.json and "
+                "model.safetensors (write one with saebench.save_model)"
             )
     fields = json.loads(config_file.read_text())
     fields.pop("model_name_saebench", None)
     cfg = HookedTransformerConfig(**{k: v for k, v in fields.items() if k != "revision"})
-    tokenizer = PreTrainedTokenizerFast.from_pretrained(str(path))
+    # without tokenizer files the model takes token ids only
+    has_tokenizer = (path / "tokenizer.json").is_file()
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(str(path)) if has_tokenizer else None
     model = HookedTransformer(cfg, tokenizer=tokenizer, move_to_device=False)
     model.load_state_dict(load_file(str(weights)), strict=True)
     model = model.to(device, print_details=False)
@@ -91,7 +98,7 @@ def _load_hub(name: str, device: str, dtype: torch.dtype | None):
         raise SaebenchError(
             f"model {name!r} could not be loaded through TransformerLens ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); check the name, your network, "
-            "or pass --model zoo / a local model folder"
+            f"or pass {setting('model')} zoo or a local model folder"
         ) from exc
 
 
@@ -119,8 +126,17 @@ def model_identity(model) -> dict[str, str | None]:
     }
 
 
-def save_local(model, path: Path | str) -> Path:
-    """Save a HookedTransformer in the folder layout :func:`load_local` reads."""
+def save_model(model, path: Path | str) -> Path:
+    """Save a HookedTransformer in the folder layout :func:`load_local` reads, so a custom
+    model can be named by its folder (``saebench eval SAE --model FOLDER``).
+
+    The folder holds ``config.json`` (the HookedTransformerConfig fields),
+    ``model.safetensors`` and, when the model has one, the Hugging Face tokenizer files. A
+    model saved without a tokenizer takes token ids only.
+
+    Example:
+        >>> save_model(model, "my_model/")
+    """
     from safetensors.torch import save_file
 
     path = Path(path)
@@ -133,5 +149,6 @@ def save_local(model, path: Path | str) -> Path:
     (path / "config.json").write_text(json.dumps(fields, indent=2, default=str))
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     save_file(state, str(path / "model.safetensors"))
-    model.tokenizer.save_pretrained(str(path))
+    if getattr(model, "tokenizer", None) is not None:
+        model.tokenizer.save_pretrained(str(path))
     return path

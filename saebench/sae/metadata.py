@@ -36,6 +36,11 @@ class SaeMetadata(BaseModel):
     k: int | None = Field(None, description="active latents per token (TopK encoders)")
     context_size: int | None = None
     prepend_bos: bool = True
+    sequence_separator: Literal["bos", "eos", "sep", "none"] | int | None = Field(
+        None,
+        description="token put between packed documents in training ('none': nothing); "
+        "None when the checkpoint does not say",
+    )
     dataset_path: str | None = None
     source: str | None = Field(None, description="the URI or path it was loaded from")
     extra: dict[str, Any] = Field(default_factory=dict)

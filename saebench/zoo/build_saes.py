@@ -114,11 +114,16 @@ def collect(
 ) -> dict[str, Tensor]:
     """Activations ``[n, d]`` at each hook over ``n_tokens`` context positions of ``texts``
     (packed ``n_ctx`` contexts starting with BOS), special-token positions dropped."""
-    from saebench.data.contexts import make_contexts
-    from saebench.data.sources import text_source
+    from saebench.data.contexts import make_token_set
     from saebench.models.hooks import stop_layer
 
-    token_set = make_contexts(model.tokenizer, text_source(texts), model.cfg.n_ctx, n_tokens)
+    token_set = make_token_set(
+        texts,
+        tokenizer=model.tokenizer,
+        context_size=model.cfg.n_ctx,
+        n_tokens=n_tokens,
+        separator="eos",
+    )
     names = sorted(set(hooks))
     stop = stop_layer(names, model.cfg.n_layers)
     n_kept = int(token_set.mask().sum())
@@ -200,6 +205,7 @@ def _meta(spec: SaeSpec, model) -> dict:
         "model_name": "zoo",
         "context_size": model.cfg.n_ctx,
         "prepend_bos": True,
+        "sequence_separator": "eos",  # collect() packs documents with an EOS between them
         "dataset_path": DATASET,
     }
 
@@ -207,7 +213,7 @@ def _meta(spec: SaeSpec, model) -> dict:
 def evaluate_saved(model, out: Path, names: list[str], n_tokens: int) -> dict[str, dict]:
     """FVU, L0 and CE-loss score of each saved SAE on the ``zoo`` dataset (held-out text,
     :func:`saebench.zoo.catalog.evaluation_texts`), in one shared pass."""
-    from saebench.runner import evaluate
+    from saebench.executors import evaluate
 
     uris = [str(out / name) for name in names]
     records = evaluate(
@@ -220,7 +226,7 @@ def evaluate_saved(model, out: Path, names: list[str], n_tokens: int) -> dict[st
     )
     found: dict[str, dict] = {name: {} for name in names}
     for record in records:
-        found[Path(record.sae.uri).name].update(record.metrics)
+        found[record.sae.name].update(record.metrics)
     keys = ("fvu", "explained_variance", "l0", "ce_loss_score", "kl_div_score", "dead_fraction")
     return {
         name: {key: _round(metrics.get(key)) for key in keys if key in metrics}

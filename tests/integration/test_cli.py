@@ -10,13 +10,13 @@ from helpers import corpus, make_sae
 
 from saebench.adapters.saelens import save_saelens
 from saebench.cli.main import main
-from saebench.models.load import save_local
+from saebench.models.load import save_model
 
 
 @pytest.fixture(scope="module")
 def files(tiny_model, tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
-    save_local(tiny_model, root / "model")
+    save_model(tiny_model, root / "model")
     save_saelens(make_sae("topk", k=8), root / "sae")
     (root / "texts.txt").write_text("\n".join(corpus(300)))
     return root

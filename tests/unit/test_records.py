@@ -1,11 +1,12 @@
 import json
+from pathlib import Path
 
 import pytest
 from helpers import make_sae
 
 import saebench
 from saebench.activations.shared_pass import SharedPass
-from saebench.errors import SaebenchError
+from saebench.errors import SaebenchError, SaebenchWarning
 from saebench.records import load_records
 
 
@@ -33,7 +34,8 @@ def test_records_carry_provenance_and_round_trip(tiny_model, texts, tmp_path):
     assert "torch" in record.provenance.packages
     assert record.sae.weights_hash and record.evaluator.config_hash
     assert record.dataset.n_tokens == 512 and record.dataset.context_size == 16
-    assert record.model["name"] == "tiny-test"
+    assert record.model.name == "tiny-test" and record.model.weights_hash
+    assert record.expected_key() == record.key
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*"))
 
 
@@ -81,7 +83,37 @@ def test_wrong_width_and_missing_hook_are_refused(tiny_model, texts, tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def test_a_foreign_json_file_is_named(tmp_path):
+def test_a_foreign_json_file_is_skipped_and_hides_no_record(tiny_model, texts, tmp_path):
+    records = _evaluate(tiny_model, texts, tmp_path, [make_sae()], evaluators=["sparsity"])
     (tmp_path / "x.json").write_text(json.dumps({"hello": 1}))
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "package.json").write_text("[1, 2]")
+    assert [r.key for r in load_records(tmp_path)] == [records[0].key]
     with pytest.raises(SaebenchError, match="x.json: not a saebench record"):
-        load_records(tmp_path)
+        load_records(tmp_path / "x.json")
+
+
+def test_a_damaged_record_is_recomputed_with_a_warning(tiny_model, texts, tmp_path):
+    (first,) = _evaluate(tiny_model, texts, tmp_path, [make_sae()], evaluators=["sparsity"])
+    (path,) = tmp_path.glob("*.json")
+    path.write_text(path.read_text()[:200])  # truncated by a full disk, say
+    with pytest.warns(SaebenchWarning, match=f"{path.name}.*recomputed and replaced"):
+        (again,) = _evaluate(tiny_model, texts, tmp_path, [make_sae()], evaluators=["sparsity"])
+    assert again.metrics == first.metrics
+    assert [r.key for r in load_records(tmp_path)] == [first.key]
+
+
+def test_leaderboard_reading_skips_a_damaged_record_with_a_warning(tmp_path):
+    (tmp_path / "sae__sparsity__0123456789.json").write_text('{"key": "x", "evaluator": {}}')
+    with pytest.warns(SaebenchWarning, match="damaged saebench record"):
+        assert load_records(tmp_path) == []
+    with pytest.raises(SaebenchError, match="damaged"):
+        load_records(tmp_path, strict=True)
+
+
+def test_records_of_schema_1_still_load():
+    folder = Path(__file__).parents[1] / "fixtures" / "records" / "schema1"
+    records = load_records(folder)
+    assert {r.evaluator.name for r in records} == {"reconstruction", "sparsity"}
+    assert all(r.schema_version == 1 and r.model.weights_hash is None for r in records)
+    assert records[0].model.name == "tiny-test"

@@ -6,8 +6,7 @@ import torch.nn.functional as F
 from helpers import make_sae
 
 from saebench.activations.shared_pass import SaeSlot, SharedPass
-from saebench.data.contexts import make_contexts
-from saebench.data.sources import text_source
+from saebench.data.contexts import make_token_set
 from saebench.evaluators.base import EvalContext, Evaluator, Needs
 
 
@@ -21,13 +20,13 @@ class Collect(Evaluator):
 
 
 def _tokens(model, texts, n_tokens=6 * 16):
-    return make_contexts(model.tokenizer, text_source(texts), 16, n_tokens)
+    return make_token_set(texts, tokenizer=model.tokenizer, context_size=16, n_tokens=n_tokens)
 
 
-def _run(model, token_set, saes, downstream=True, batch_size=4):
+def _run(model, token_set, saes, downstream=True, batch_size=4, zero_ablation="every_position"):
     collectors = [Collect() for _ in saes]
     slots = [
-        SaeSlot(s, [c], [Needs(downstream=downstream)])
+        SaeSlot(s, [c], [Needs(downstream=downstream, zero_ablation=zero_ablation)])
         for s, c in zip(saes, collectors, strict=True)
     ]
     shared = SharedPass(model, token_set, slots, batch_size, progress=False, splice_rows=2)
@@ -35,8 +34,10 @@ def _run(model, token_set, saes, downstream=True, batch_size=4):
     return shared, collectors
 
 
-def _reference(model, tokens, mask, sae, zero=False):
-    """CE and KL per position from full forwards with the edit applied by a hook."""
+def _reference(model, tokens, mask, sae, zero=None):
+    """CE ``[batch, pos-1]`` and KL ``[batch, pos]`` from full forwards with the edit applied
+    by a hook: the splice at counted positions, or the zero ablation (``"every_position"`` or
+    ``"counted_positions"``)."""
     meta = sae.meta
     seen = {}
 
@@ -44,21 +45,22 @@ def _reference(model, tokens, mask, sae, zero=False):
         seen["x"] = act.flatten(-2) if act.ndim == 4 else act
 
     def hook_fn(act, hook):
-        new = torch.zeros_like(act) if zero else sae.decode(sae.encode(seen["x"]), seen["x"])
-        new = new.view_as(act)
         keep = mask.view(*mask.shape, *([1] * (act.ndim - 2)))
+        if zero == "every_position":
+            return torch.zeros_like(act)
+        if zero == "counted_positions":
+            return torch.where(keep, torch.zeros_like(act), act)
+        new = sae.decode(sae.encode(seen["x"]), seen["x"]).view_as(act)
         return torch.where(keep, new, act)
 
     clean = model(tokens)
     hooks = [(meta.hook_name, read_input), (meta.output_hook, hook_fn)]
     edited = model.run_with_hooks(tokens, fwd_hooks=hooks)
     ce = F.cross_entropy(edited[:, :-1].flatten(0, 1), tokens[:, 1:].flatten(), reduction="none")
-    ce = ce.view(tokens.shape[0], -1)
     kl = F.kl_div(
         edited.log_softmax(-1), clean.log_softmax(-1), log_target=True, reduction="none"
     ).sum(-1)
-    pos = mask[:, :-1] & mask[:, 1:]
-    return ce[pos], kl[mask]
+    return ce.view(tokens.shape[0], -1), kl
 
 
 HOOKS = [
@@ -75,15 +77,16 @@ HOOKS = [
 ]
 
 
+@pytest.mark.parametrize("rule", ["every_position", "counted_positions"])
 @torch.no_grad()
-def test_downstream_matches_full_forward_with_hooks(tiny_model, texts):
+def test_downstream_matches_full_forward_with_hooks(tiny_model, texts, rule):
     saes = [make_sae(seed=i, **h) for i, h in enumerate(HOOKS)]
     token_set = _tokens(tiny_model, texts)
-    _, collectors = _run(tiny_model, token_set, saes)
+    _, collectors = _run(tiny_model, token_set, saes, zero_ablation=rule)
     for sae, collector in zip(saes, collectors, strict=True):
         for batch in collector.batches:
             c, k = _reference(tiny_model, batch.tokens, batch.mask, sae)
-            cz, kz = _reference(tiny_model, batch.tokens, batch.mask, sae, zero=True)
+            cz, kz = _reference(tiny_model, batch.tokens, batch.mask, sae, zero=rule)
             d = batch.downstream
             torch.testing.assert_close(d.ce_spliced, c, atol=1e-4, rtol=1e-4)
             torch.testing.assert_close(d.kl_spliced, k, atol=1e-4, rtol=1e-4)
@@ -154,3 +157,26 @@ def test_batched_splices_equal_one_at_a_time(tiny_model, texts, n_saes):
         _, (alone,) = _run(tiny_model, token_set, [sae])
         for a, b in zip(collected.batches, alone.batches, strict=True):
             torch.testing.assert_close(a.downstream.ce_spliced, b.downstream.ce_spliced)
+
+
+@torch.no_grad()
+def test_a_per_head_sae_ablates_only_its_head(tiny_model, texts):
+    """SAELens zeroes the SAE's own head of hook_z, at every position, not all heads."""
+    sae = make_sae(d_in=8, hook_name="blocks.0.attn.hook_z", hook_head_index=1)
+    token_set = _tokens(tiny_model, texts)
+    _, (collector,) = _run(tiny_model, token_set, [sae])
+
+    def zero_head(act, hook):
+        act = act.clone()
+        act[:, :, 1] = 0
+        return act
+
+    for batch in collector.batches:
+        clean = tiny_model(batch.tokens)
+        edited = tiny_model.run_with_hooks(
+            batch.tokens, fwd_hooks=[(sae.meta.hook_name, zero_head)]
+        )
+        kl = F.kl_div(
+            edited.log_softmax(-1), clean.log_softmax(-1), log_target=True, reduction="none"
+        ).sum(-1)
+        torch.testing.assert_close(batch.downstream.kl_zero, kl, atol=1e-4, rtol=1e-4)

@@ -13,9 +13,10 @@ import types
 
 import pytest
 import torch
+from helpers import make_sae
 
 from saebench import load_sae
-from saebench.adapters.saelens import from_saelens_object
+from saebench.adapters.saelens import from_saelens_object, save_saelens
 from saebench.errors import SaebenchError
 
 D_IN, D_SAE, D_OUT = 8, 32, 6
@@ -232,3 +233,15 @@ def test_bad_config_value_names_file(tmp_path):
     (tmp_path / "cfg.json").write_text(json.dumps(cfg))
     with pytest.raises(SaebenchError, match="cfg.json"):
         load_sae(str(tmp_path))
+
+
+def test_a_saved_folder_keeps_its_metadata_in_sae_lens(tmp_path):
+    """Without SAELens 6's version marker, sae-lens reads the file as pre-6 and loses the
+    hook name, context size and BOS setting under ``metadata``."""
+    from sae_lens import SAE
+
+    save_saelens(make_sae("topk", k=4, context_size=48, prepend_bos=False), tmp_path / "s")
+    loaded = SAE.load_from_disk(str(tmp_path / "s"))
+    assert loaded.cfg.metadata.hook_name == "blocks.0.hook_resid_post"
+    assert loaded.cfg.metadata.context_size == 48
+    assert loaded.cfg.metadata.prepend_bos is False

@@ -1,0 +1,332 @@
+"""Plans: what to evaluate, split into groups that each share one model and one token set.
+
+:func:`plan` checks every input it can before any model work, loads the SAEs and the model
+once to learn their identities, and returns :class:`GroupSpec` objects: pydantic models that
+serialise to JSON and hold everything that decides the numbers. :func:`saebench.group.
+run_group` runs one group; the executors (:mod:`saebench.executors`) map it over groups.
+
+A group is the SAEs that share a model and a token set. Each SAE's token set comes from its
+own metadata (context size, BOS, separator) unless the caller fixes them, so an SAE gets the
+same tokens, and the same numbers, whichever SAEs it is evaluated with.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from saebench.errors import SaebenchError, SaebenchWarning, setting
+from saebench.identity import stable_hash
+from saebench.records import DatasetInfo, TaskInfo
+from saebench.resources import ModelSpec, Resources, SaeSpec
+
+DEFAULT_EVALUATORS = ("reconstruction", "sparsity")
+# Contexts are the SAE's training context size, at most this (SAEBench evaluates at 128).
+MAX_DEFAULT_CONTEXT = 128
+
+
+class EvaluatorSpec(BaseModel):
+    name: str
+    version: str
+    config: dict[str, Any]
+    config_hash: str
+    streams: bool = True  # reads the shared activation pass (so its key holds the token set)
+    task: TaskInfo | None = None
+
+
+class TokenSpec(DatasetInfo):
+    """A token set: what is recorded (:class:`DatasetInfo`) plus how to reopen the data."""
+
+    source: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunSettings(BaseModel):
+    """How a group runs. None of these changes a number."""
+
+    device: str
+    batch_size: int | None = None
+    cache_dir: str | None = None
+    progress: bool = True
+
+
+class GroupSpec(BaseModel):
+    """One model, one token set, the SAEs that share them and the evaluators to run.
+
+    Example:
+        >>> groups = plan("zoo:resid-topk-16", model="zoo", dataset="zoo", n_tokens=4096)
+        >>> GroupSpec.model_validate_json(groups[0].model_dump_json()) == groups[0]
+        True
+    """
+
+    model: ModelSpec
+    sae_dtype: str | None = None
+    saes: list[SaeSpec]
+    evaluators: list[EvaluatorSpec]
+    tokens: TokenSpec | None = None
+    settings: RunSettings
+
+    def dataset_for(self, evaluator: EvaluatorSpec) -> DatasetInfo | None:
+        if not evaluator.streams or self.tokens is None:
+            return None
+        return DatasetInfo(**self.tokens.model_dump(exclude={"source"}))
+
+    def key(self, sae: SaeSpec, evaluator: EvaluatorSpec) -> str:
+        from saebench.records import record_key
+
+        dataset = self.dataset_for(evaluator)
+        return record_key(sae.uri, sae.weights_hash, self.model, evaluator, dataset, evaluator.task)
+
+
+def plan(
+    saes: Any,
+    model: Any = None,
+    dataset: Any = None,
+    evaluators: str | Sequence[str] = DEFAULT_EVALUATORS,
+    n_tokens: int = 200_000,
+    *,
+    configs: dict[str, dict[str, Any]] | None = None,
+    context_size: int | None = None,
+    prepend_bos: bool | None = None,
+    separator: str | int | None = None,
+    batch_size: int | None = None,
+    device: str | None = None,
+    model_dtype: str | None = None,
+    sae_dtype: str | None = None,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+    resources: Resources | None = None,
+) -> list[GroupSpec]:
+    """Check the inputs, learn the identities of SAEs and model, and group the work.
+
+    Arguments are those of :func:`saebench.evaluate`. ``separator`` is ``"bos"``, ``"eos"``,
+    ``"sep"``, ``"none"`` or a token id; unset, each SAE's own metadata decides, else BOS
+    (SAELens's default).
+    """
+    from saebench.models.load import parse_dtype
+
+    settings = RunSettings(
+        device=check_device(device),
+        batch_size=_positive("batch_size", batch_size, optional=True),
+        cache_dir=_cache_dir(cache_dir),
+        progress=progress,
+    )
+    _positive("n_tokens", n_tokens)
+    if context_size is not None and _positive("context_size", context_size) < 2:
+        raise SaebenchError(f"{setting('context_size')} must be at least 2 (got {context_size})")
+    specs = evaluator_specs(evaluators, configs or {})
+    sae_torch_dtype = parse_dtype(sae_dtype)
+    parse_dtype(model_dtype)
+    # a bad data file is found before anything loads (resolving reads it once, to hash it)
+    streams = any(spec.streams for spec in specs)
+    source = _data_source(dataset) if streams else None
+    resources = resources or Resources()
+    loaded = _load_saes(saes, resources, settings.device, sae_torch_dtype)
+    model_spec, model_obj = resources.add_model(
+        model if model is not None else _model_of(loaded), settings.device, model_dtype
+    )
+    from saebench.models.hooks import check_saes_fit
+
+    check_saes_fit(model_obj, [sae.meta for _, sae in loaded])
+    by_tokens: dict[str, tuple[TokenSpec | None, list[SaeSpec]]] = {}
+    if streams:
+        for sae_spec, sae in loaded:
+            tokens = token_spec(
+                source, sae.meta, model_obj, n_tokens, context_size, prepend_bos, separator
+            )
+            by_tokens.setdefault(tokens.model_dump_json(), (tokens, []))[1].append(sae_spec)
+    else:
+        by_tokens[""] = (None, [sae_spec for sae_spec, _ in loaded])
+    dtype = str(sae_torch_dtype).replace("torch.", "") if sae_torch_dtype else None
+    return [
+        GroupSpec(
+            model=model_spec,
+            sae_dtype=dtype,
+            saes=group_saes,
+            evaluators=specs,
+            tokens=tokens,
+            settings=settings,
+        )
+        for tokens, group_saes in by_tokens.values()
+    ]
+
+
+# -- checks made before anything loads ------------------------------------------------------
+def check_device(device: str | None) -> str:
+    """A device string torch accepts and this machine has (default: CUDA when present)."""
+    import torch
+
+    from saebench.models.load import default_device
+
+    if device is None:
+        return default_device()
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise SaebenchError(
+            f"{setting('device')} {device!r} is not a device; use cpu, cuda, cuda:N or mps"
+        ) from exc
+    if parsed.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise SaebenchError(
+                f"{setting('device')} {device}: no CUDA GPU is visible here; use cpu"
+            )
+        if parsed.index is not None and parsed.index >= count:
+            raise SaebenchError(
+                f"{setting('device')} {device}: only {count} CUDA device(s) here (0..{count - 1})"
+            )
+    elif parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise SaebenchError(f"{setting('device')} mps: Apple MPS is not available here; use cpu")
+    elif parsed.type not in ("cpu", "cuda", "mps"):
+        raise SaebenchError(f"{setting('device')} {device!r}: use cpu, cuda, cuda:N or mps")
+    return str(parsed)
+
+
+def _positive(name: str, value: Any, optional: bool = False) -> int | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SaebenchError(f"{setting(name)} must be a positive whole number (got {value!r})")
+    return value
+
+
+def _cache_dir(cache_dir) -> str | None:
+    if cache_dir is None:
+        return None
+    from saebench.files import check_writable_dir
+
+    return str(check_writable_dir(cache_dir, setting("cache_dir")).resolve())
+
+
+def evaluator_specs(
+    names: str | Sequence[str], configs: dict[str, dict[str, Any]]
+) -> list[EvaluatorSpec]:
+    """Each named evaluator with its parsed config; unknown names and settings refused."""
+    from saebench.registry import evaluators
+
+    if isinstance(names, str):
+        names = [part.strip() for part in names.split(",")]
+    names = list(dict.fromkeys(name for name in names if name))
+    if not names:
+        known = ", ".join(evaluators.names())
+        raise SaebenchError(f"no evaluators given to {setting('evaluators')}; known: {known}")
+    unknown = sorted(set(configs) - set(names))
+    if unknown:
+        raise SaebenchError(
+            f"settings given for evaluators not run: {', '.join(unknown)}; "
+            f"add them to {setting('evaluators')} or drop the settings"
+        )
+    specs = []
+    for name in names:
+        cls = evaluators.get(name)
+        config = parse_config(cls, configs.get(name, {}))
+        needs = cls.needs_for(config)
+        values = config.model_dump(mode="json")
+        specs.append(
+            EvaluatorSpec(
+                name=name,
+                version=cls.version,
+                config=values,
+                config_hash=stable_hash(values),
+                streams=needs.activations,
+            )
+        )
+    return specs
+
+
+def parse_config(cls, values: dict[str, Any]):
+    try:
+        return cls.Config(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise SaebenchError(
+            f"evaluator {cls.name!r}, setting {field!r}: {first['msg']} "
+            f"(see `saebench evaluators list` and docs/evaluators/{cls.name}.md)"
+        ) from exc
+
+
+# -- what is loaded once to learn identities ------------------------------------------------
+def _load_saes(saes, resources: Resources, device: str, dtype) -> list[tuple[SaeSpec, Any]]:
+    items = saes if isinstance(saes, (list, tuple)) else [saes]
+    if not items:
+        raise SaebenchError(f"no SAE given; pass one or more SAEs ({setting('saes')})")
+    loaded: dict[tuple[str, str], tuple[SaeSpec, Any]] = {}
+    for position, item in enumerate(items):
+        spec, sae = resources.add_sae(item, device, dtype)
+        spec.position = position
+        identity = (spec.uri, spec.weights_hash)
+        if identity in loaded:
+            warnings.warn(
+                f"{spec.name} is given twice; it is evaluated once", SaebenchWarning, stacklevel=3
+            )
+            continue
+        loaded[identity] = (spec, sae)
+    return list(loaded.values())
+
+
+def _model_of(loaded) -> str:
+    names = {sae.meta.model_name for _, sae in loaded}
+    if len(names) != 1 or None in names:
+        raise SaebenchError(
+            "cannot tell which model to use (the SAEs name "
+            f"{', '.join(sorted(map(str, names)))}); pass {setting('model')}"
+        )
+    return names.pop()
+
+
+def _data_source(dataset):
+    from saebench.data.sources import data_source
+
+    if dataset is None:
+        raise SaebenchError(
+            f"no dataset given; pass {setting('dataset')} (a .txt/.jsonl file, token ids, "
+            "or `zoo` with the zoo model)"
+        )
+    return data_source(dataset)
+
+
+def token_spec(source, meta, model, n_tokens, context_size, prepend_bos, separator) -> TokenSpec:
+    """The token set one SAE is evaluated on: the caller's choices where given, else the
+    SAE's own metadata (context size capped at 128, BOS, separator), else SAELens's
+    defaults. Token ids are used as given."""
+    import math
+
+    from saebench.data.contexts import resolve_separator, special_ids
+
+    limit = model.cfg.n_ctx
+    if context_size is not None and context_size > limit:
+        raise SaebenchError(
+            f"{setting('context_size')} {context_size} exceeds the model's n_ctx {limit}"
+        )
+    tokenizer = getattr(model, "tokenizer", None)
+    specials = sorted(special_ids(tokenizer)) if tokenizer is not None else []
+    if source.kind == "tokens":
+        ctx = context_size or source.row_length
+        if ctx > limit:
+            raise SaebenchError(
+                f"the token rows are {ctx} long but the model takes at most {limit}; pass "
+                f"{setting('context_size', limit)} to keep the first {limit} of each row"
+            )
+        bos, sep = None, None
+    else:
+        ctx = context_size or min(meta.context_size or MAX_DEFAULT_CONTEXT, MAX_DEFAULT_CONTEXT)
+        ctx = min(ctx, limit)
+        bos = meta.prepend_bos if prepend_bos is None else prepend_bos
+        chosen = next((s for s in (separator, meta.sequence_separator) if s is not None), "bos")
+        sep = None if chosen == "none" else resolve_separator(chosen, tokenizer)
+    return TokenSpec(
+        name=source.name,
+        fingerprint=source.fingerprint,
+        kind=source.kind,
+        n_tokens=math.ceil(n_tokens / ctx) * ctx,
+        context_size=ctx,
+        prepend_bos=bos,
+        separator=sep,
+        special_ids=specials,
+        source=source.spec,
+    )

@@ -1,0 +1,246 @@
+"""Every bad input of issue 7, through the CLI: exit 2, one ``error:`` line naming the
+problem and the fix, no traceback, nothing written, and no model loaded where the mistake
+can be seen before."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from helpers import corpus, make_sae
+
+import saebench.models.load
+from saebench.adapters.saelens import save_saelens
+from saebench.cli.main import main
+from saebench.models.load import save_model
+
+
+@pytest.fixture(scope="module")
+def files(tiny_model, tmp_path_factory):
+    root = tmp_path_factory.mktemp("bad_input")
+    save_model(tiny_model, root / "model")
+    save_saelens(make_sae("topk", k=8), root / "sae")
+    (root / "texts.txt").write_text("\n".join(corpus(300)))
+    return root
+
+
+def run(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    out = capsys.readouterr()
+    return exit_info.value.code, out.out, out.err
+
+
+def args(files, out, *extra, sae=None, dataset=None):
+    return [
+        "eval",
+        str(sae or files / "sae"),
+        "--model",
+        str(files / "model"),
+        "--dataset",
+        str(dataset or files / "texts.txt"),
+        "--tokens",
+        "512",
+        "--out",
+        str(out),
+        "--quiet",
+        *extra,
+    ]
+
+
+def assert_refused(code, err, *fragments):
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+
+
+@pytest.fixture
+def no_model(monkeypatch):
+    """Fails the test if a model is loaded."""
+
+    def refuse(*a, **k):
+        raise AssertionError("a model was loaded before the input was refused")
+
+    monkeypatch.setattr(saebench.models.load, "load_model", refuse)
+
+
+# -- command-line parsing ------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["eval", "zoo:resid-relu", "--tokens", "abc"], "Invalid value for '--tokens'"),
+        (["eval", "zoo:resid-relu", "--tokenz", "5"], "No such option"),
+        (["eval"], "Missing argument"),
+        (["evall"], "No such command"),
+        (["leaderboard", "show"], "Missing argument"),
+    ],
+)
+def test_parse_errors_are_one_line(argv, fragment, capsys, no_model):
+    code, _, err = run(argv, capsys)
+    assert_refused(code, err, fragment, "--help")
+
+
+def test_interrupt_keeps_records_and_says_how_to_resume(files, tmp_path, capsys, monkeypatch):
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("saebench.group.run_group", interrupted)
+    code, _, err = run(args(files, tmp_path / "out"), capsys)
+    assert code == 130 and "rerun the same command to resume" in err
+
+
+# -- flags checked before any model work ---------------------------------------------------
+FLAGS = {
+    "cuda without a GPU": (["--device", "cuda"], "no CUDA GPU"),
+    "not a device": (["--device", "gpu0"], "'gpu0' is not a device"),
+    "negative batch": (["--batch-size", "-4"], "--batch-size must be a positive"),
+    "zero batch": (["--batch-size", "0"], "--batch-size must be a positive"),
+    "zero context": (["--context-size", "0"], "--context-size must be a positive"),
+    "context of one": (["--context-size", "1"], "--context-size must be at least 2"),
+    "negative context": (["--context-size", "-3"], "--context-size must be a positive"),
+    "zero tokens": (["--tokens", "0"], "--tokens must be a positive"),
+    "negative tokens": (["--tokens", "-5"], "--tokens must be a positive"),
+    "no evaluators": (["--evals", ""], "no evaluators given to --evals"),
+    "bins zero": (["--set", "sparsity.histogram_bins_per_decade=0"], "histogram_bins_per_decade"),
+    "bins huge": (["--set", "sparsity.histogram_bins_per_decade=1000000000"], "less than or equal"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FLAGS))
+def test_bad_flags_are_refused_before_the_model_loads(case, files, tmp_path, capsys, no_model):
+    extra, fragment = FLAGS[case]
+    code, _, err = run(args(files, tmp_path / "out", *extra), capsys)
+    assert_refused(code, err, fragment)
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_out_folder_that_is_a_file(files, tmp_path, capsys, no_model):
+    (tmp_path / "out").write_text("")
+    code, _, err = run(args(files, tmp_path / "out"), capsys)
+    assert_refused(code, err, "--out", "is a file")
+    code, _, err = run(args(files, tmp_path / "out" / "deeper"), capsys)
+    assert_refused(code, err, "--out", "cannot be made")
+
+
+def test_a_cache_dir_that_is_a_file(files, tmp_path, capsys, no_model):
+    (tmp_path / "cache").write_text("")
+    code, _, err = run(
+        args(files, tmp_path / "out", "--cache-dir", str(tmp_path / "cache")), capsys
+    )
+    assert_refused(code, err, "--cache-dir", "is a file")
+    assert not (tmp_path / "out").exists()
+
+
+# -- data files ------------------------------------------------------------------------------
+DATA = {
+    "latin-1 txt": ("d.txt", "café au lait\n".encode("latin-1"), "not UTF-8"),
+    "binary txt": ("d.txt", bytes(range(128, 256)), "not UTF-8"),
+    "latin-1 jsonl": ("d.jsonl", '{"text": "café"}\n'.encode("latin-1"), "not UTF-8"),
+    "number text": ("d.jsonl", b'{"text": 5}\n', "d.jsonl:1"),
+    "null text": ("d.jsonl", b'{"text": null}\n', "d.jsonl:1"),
+    "list text": ("d.jsonl", b'{"text": ["a"]}\n', "d.jsonl:1"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DATA))
+def test_bad_data_files_are_refused(case, files, tmp_path, capsys, no_model):
+    name, content, fragment = DATA[case]
+    (tmp_path / name).write_bytes(content)
+    code, _, err = run(args(files, tmp_path / "out", dataset=tmp_path / name), capsys)
+    assert_refused(code, err, fragment)
+    assert not (tmp_path / "out").exists()
+
+
+# -- checkpoints and plug-ins ---------------------------------------------------------------
+def _edited_sae(tmp_path, change):
+    folder = tmp_path / "bad"
+    save_saelens(make_sae("topk", k=8), folder)
+    cfg = json.loads((folder / "cfg.json").read_text())
+    change(cfg)
+    (folder / "cfg.json").write_text(json.dumps(cfg))
+    return folder
+
+
+def test_topk_with_k_above_d_sae(files, tmp_path, capsys):
+    folder = _edited_sae(tmp_path, lambda cfg: cfg.update(k=1000))
+    code, _, err = run(args(files, tmp_path / "out", sae=folder), capsys)
+    assert_refused(code, err, "k=1000 exceeds d_sae=64")
+
+
+def test_a_config_value_of_the_wrong_type_names_its_field(files, tmp_path, capsys):
+    folder = _edited_sae(tmp_path, lambda cfg: cfg.update(d_in="wide"))
+    code, _, err = run(args(files, tmp_path / "out", sae=folder), capsys)
+    assert_refused(code, err, "d_in", "integer")
+
+
+def test_a_python_factory_that_exits(files, tmp_path, capsys, monkeypatch):
+    (tmp_path / "exits_factory.py").write_text("import sys\ndef build():\n    sys.exit(0)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    code, _, err = run(args(files, tmp_path / "out", sae="python:exits_factory:build"), capsys)
+    assert_refused(code, err, "sys.exit(0)")
+
+
+# -- results folders -------------------------------------------------------------------------
+def test_a_corrupt_record_does_not_block_a_rerun(files, tmp_path, capsys):
+    out = tmp_path / "out"
+    code, _, err = run(args(files, out, "--evals", "sparsity"), capsys)
+    assert code == 0, err
+    (path,) = out.glob("*.json")
+    path.write_text("{ not json")
+    code, _, err = run(args(files, out, "--evals", "sparsity"), capsys)
+    assert code == 0 and "warning:" in err and path.name in err
+    json.loads(path.read_text())  # rewritten whole
+
+
+def test_a_foreign_json_file_does_not_hide_the_leaderboard(files, tmp_path, capsys):
+    out = tmp_path / "out"
+    run(args(files, out, "--evals", "sparsity"), capsys)
+    (out / "notes.json").write_text('{"mine": true}')
+    code, table, err = run(["leaderboard", "show", str(out)], capsys)
+    assert code == 0 and "sparsity.l0" in table and "sae" in table
+
+
+def test_the_same_sae_twice_is_written_once(files, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = args(files, out, "--evals", "sparsity")
+    argv.insert(2, str(files / "sae" / ".." / "sae"))
+    code, _, err = run(argv, capsys)
+    assert code == 0 and "given twice" in err
+    assert len(list(out.glob("*.json"))) == 1
+
+
+# -- signals -----------------------------------------------------------------------------
+def test_sigterm_removes_the_scratch_folder_and_says_how_to_resume(files, tmp_path):
+    """A two-pass evaluator keeps a scratch cache; SIGTERM (timeout, Slurm) must remove it."""
+    scratch_root = tmp_path / "tmp"
+    scratch_root.mkdir()
+    (tmp_path / "long.txt").write_text("\n".join(corpus(6000)))
+    env = {**os.environ, "TMPDIR": str(scratch_root)}
+    cmd = [sys.executable, "-m", "saebench.cli.main",
+           *args(files, tmp_path / "out", "--evals", "mdl", "--tokens", "60000",
+                 dataset=tmp_path / "long.txt")]  # fmt: skip
+    child = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not list(scratch_root.glob("saebench-acts-*")) and time.time() < deadline:
+        time.sleep(0.05)
+    assert list(scratch_root.glob("saebench-acts-*")), "the run never made its scratch folder"
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 143, err
+    assert "rerun the same command to resume" in err and "Traceback" not in err
+    assert not list(scratch_root.glob("saebench-acts-*"))
+
+
+def test_console_script_has_no_traceback_for_a_parse_error():
+    done = subprocess.run(
+        [sys.executable, "-m", "saebench.cli.main", "eval", "x", "--tokens", "abc"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().startswith("error: ") and done.stderr.count("\n") == 1

@@ -1,0 +1,224 @@
+"""Plans and groups: a record's numbers depend only on its key."""
+
+import json
+import subprocess
+import sys
+import warnings
+
+import pytest
+import torch
+from helpers import corpus, make_model, make_sae
+
+import saebench
+from saebench.adapters.saelens import save_saelens
+from saebench.errors import SaebenchWarning
+from saebench.models.load import save_model
+from saebench.planning import GroupSpec, plan
+
+EVALS = ["reconstruction", "sparsity", "mdl"]
+MDL = {"mdl": {"bits": [2, 4, 6], "dense_bits": [2, 4, 6, 8]}}
+
+
+def _evaluate(model, texts, saes, **kwargs):
+    kwargs.setdefault("evaluators", EVALS)
+    kwargs.setdefault("configs", MDL)
+    return saebench.evaluate(
+        saes, model=model, dataset=texts, n_tokens=1024, progress=False, **kwargs
+    )
+
+
+def _by_sae(records):
+    return {(r.sae.name, r.evaluator.name): r for r in records}
+
+
+def _close(a: dict, b: dict, rel=1e-6):
+    assert a.keys() == b.keys()
+    for name in a:
+        if a[name] is None:
+            assert b[name] is None, name
+        else:
+            assert b[name] == pytest.approx(a[name], rel=rel, abs=1e-9), name
+
+
+@pytest.fixture(scope="module")
+def saes():
+    return {
+        "a": make_sae("topk", k=8, seed=1, context_size=32),
+        "b": make_sae("standard", seed=2, context_size=16),
+        "c": make_sae("jumprelu", seed=3, hook_name="blocks.1.hook_mlp_out", context_size=32),
+    }
+
+
+def test_an_sae_gets_the_same_record_alone_and_in_any_company(tiny_model, texts, saes):
+    alone = _by_sae(_evaluate(tiny_model, texts, [saes["a"]]))
+    together = _by_sae(_evaluate(tiny_model, texts, [saes["b"], saes["c"], saes["a"]]))
+    for key, record in alone.items():
+        assert together[key].key == record.key
+        assert together[key].dataset.context_size == 32
+        _close(record.metrics, together[key].metrics)
+
+
+@pytest.mark.parametrize("batch_size", [3, 64])
+def test_batch_size_changes_no_number(tiny_model, texts, saes, batch_size):
+    auto = _by_sae(_evaluate(tiny_model, texts, [saes["a"]]))
+    fixed = _by_sae(_evaluate(tiny_model, texts, [saes["a"]], batch_size=batch_size))
+    for key, record in auto.items():
+        assert fixed[key].key == record.key
+        # float32 model forwards differ in the last bits with the batch shape
+        _close(record.metrics, fixed[key].metrics, rel=2e-5)
+
+
+def test_saes_with_other_token_sets_go_to_other_groups(tiny_model, texts, saes):
+    groups = plan([saes["a"], saes["b"], saes["c"]], tiny_model, texts, EVALS, 1024)
+    sizes = sorted((g.tokens.context_size, len(g.saes)) for g in groups)
+    assert sizes == [(16, 1), (32, 2)]
+
+
+def test_a_record_key_is_recomputable_from_its_content(tiny_model, texts, saes):
+    for record in _evaluate(tiny_model, texts, [saes["a"]], evaluators=["sparsity"], configs={}):
+        assert record.expected_key() == record.key
+        edited = record.model_copy(deep=True)
+        edited.dataset.n_tokens += 1
+        assert edited.expected_key() != record.key
+
+
+@pytest.fixture(scope="module")
+def on_disk(tiny_model, tmp_path_factory):
+    root = tmp_path_factory.mktemp("planning")
+    save_model(tiny_model, root / "model")
+    save_saelens(make_sae("topk", k=8, seed=5), root / "sae")
+    (root / "texts.txt").write_text("\n".join(corpus(200)))
+    return root
+
+
+def test_a_group_spec_runs_the_same_in_a_fresh_process(on_disk, tmp_path):
+    groups = plan(
+        str(on_disk / "sae"),
+        str(on_disk / "model"),
+        str(on_disk / "texts.txt"),
+        EVALS,
+        1024,
+        configs=MDL,
+        device="cpu",
+        progress=False,
+    )
+    (group,) = groups
+    text = group.model_dump_json()
+    assert GroupSpec.model_validate_json(text) == group
+    here = saebench.run_group(group)
+    script = (
+        "import sys, json; from saebench.planning import GroupSpec; "
+        "from saebench.group import run_group; "
+        "spec = GroupSpec.model_validate_json(sys.stdin.read()); "
+        "print(json.dumps([r.model_dump(mode='json') for r in run_group(spec)]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], input=text, capture_output=True, text=True, check=True
+    )
+    there = json.loads(done.stdout)
+    assert [r["key"] for r in there] == [r.key for r in here]
+    for theirs, mine in zip(there, here, strict=True):
+        _close(mine.metrics, theirs["metrics"])
+
+
+def test_byte_identical_sae_folders_are_two_saes(on_disk, tmp_path, tiny_model, texts):
+    sae = make_sae(seed=9)
+    save_saelens(sae, tmp_path / "one" / "sae")
+    save_saelens(sae, tmp_path / "two" / "sae")
+    out = tmp_path / "out"
+    kw = dict(evaluators=["sparsity"], configs={}, out_dir=out)
+    first = _evaluate(tiny_model, texts, str(tmp_path / "one" / "sae"), **kw)
+    second = _evaluate(tiny_model, texts, str(tmp_path / "two" / "sae"), **kw)
+    assert first[0].key != second[0].key
+    assert first[0].sae.uri != second[0].sae.uri
+    assert len(list(out.glob("*.json"))) == 2
+
+
+def test_a_model_with_other_weights_under_the_same_name_is_not_reused(tiny_model, texts, tmp_path):
+    sae = make_sae(seed=4)
+    other = make_model(tmp_path / "other", seed=11)  # same name and config, other weights
+    kw = dict(evaluators=["reconstruction"], configs={}, out_dir=tmp_path / "out")
+    first = _evaluate(tiny_model, texts, sae, **kw)
+    second = _evaluate(other, texts, sae, **kw)
+    assert first[0].key != second[0].key
+    assert first[0].metrics["ce_loss_clean"] != second[0].metrics["ce_loss_clean"]
+
+
+def test_the_same_sae_twice_is_evaluated_once(tiny_model, texts, tmp_path):
+    save_saelens(make_sae(seed=6), tmp_path / "s")
+    uri = str(tmp_path / "s")
+    with pytest.warns(SaebenchWarning, match="given twice"):
+        records = _evaluate(
+            tiny_model,
+            texts,
+            [uri, str(tmp_path / "s" / "."), uri + "/"],
+            evaluators=["sparsity"],
+            configs={},
+        )
+    assert len(records) == 1
+
+
+def test_a_uri_ending_in_dotdot_is_named_by_its_folder(tiny_model, texts, tmp_path):
+    save_saelens(make_sae(seed=6), tmp_path / "mysae")
+    (tmp_path / "mysae" / "inner").mkdir()
+    out = tmp_path / "out"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (record,) = _evaluate(
+            tiny_model,
+            texts,
+            str(tmp_path / "mysae" / "inner" / ".."),
+            evaluators=["sparsity"],
+            configs={},
+            out_dir=out,
+        )
+    assert record.sae.name == "mysae"
+    assert [p.name.split("__")[0] for p in out.glob("*.json")] == ["mysae"]
+
+
+def test_a_float16_sae_has_an_l1(tiny_model, texts):
+    sae = make_sae(seed=2)
+    sae.W_enc.data *= 200  # large codes: their float16 sum overflows 65504
+    (record,) = _evaluate(
+        tiny_model, texts, sae, evaluators=["sparsity"], configs={}, sae_dtype="float16"
+    )
+    assert record.metrics["l1"] is not None and record.metrics["l1"] > 1000
+    assert sae.dtype == torch.float32  # the caller's SAE is not converted in place
+
+
+def test_legacy_explained_variance_by_hand(tiny_model, texts):
+    """Per-token 1 - err / ||x - chunk mean||^2 over chunks of 2 contexts, averaged."""
+    sae = make_sae(seed=3)
+    (record,) = _evaluate(
+        tiny_model,
+        texts,
+        sae,
+        evaluators=["reconstruction"],
+        configs={"reconstruction": {"legacy_chunk_contexts": 2, "downstream": False}},
+        context_size=16,
+        batch_size=3,
+    )
+    from saebench.data.contexts import make_token_set
+    from saebench.data.sources import data_source
+
+    token_set = make_token_set(
+        data_source(texts),
+        tokenizer=tiny_model.tokenizer,
+        context_size=16,
+        n_tokens=1024,
+        prepend_bos=True,
+        separator=tiny_model.tokenizer.bos_token_id,
+        special_ids=(0, 1, 2),
+        vocab_size=tiny_model.cfg.d_vocab,
+    )
+    acts = tiny_model.run_with_cache(token_set.tokens, names_filter=[sae.meta.hook_name])[1]
+    x_all = acts[sae.meta.hook_name].double()
+    mask = token_set.mask()
+    values = []
+    for first in range(0, token_set.tokens.shape[0], 2):
+        x = x_all[first : first + 2][mask[first : first + 2]]
+        x_hat = sae(x.float())[1].double()
+        centred = (x - x.mean(0)).pow(2).sum(-1)
+        values.append(1 - (x - x_hat).pow(2).sum(-1) / centred)
+    expected = float(torch.cat(values).mean())
+    assert record.metrics["explained_variance_legacy"] == pytest.approx(expected, rel=1e-5)
