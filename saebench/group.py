@@ -15,15 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from saebench.errors import SaebenchWarning
+from saebench.errors import SaebenchError, SaebenchWarning
 from saebench.planning import EvaluatorSpec, GroupSpec
 from saebench.records import EvalRecord, EvaluatorInfo, SaeInfo, find_record, write_record
 from saebench.resources import Resources, SaeSpec
 
-# Bytes of per-batch tensors the automatic batch size aims at, on CPU and on a GPU. On CPU a
-# small batch keeps each block's tensors in cache, which measured faster than a big one
-# (benchmarks/core_throughput.py).
-_CPU_BUDGET = 64 * 2**20
+# The automatic batch size. On CPU the widest per-batch tensor (MLP hidden units, attention
+# scores, SAE codes) is kept about cache-sized: small batches measured fastest there
+# (benchmarks/core_throughput.py); logits never count, as they are made a few rows at a time.
+# On a GPU, all of a batch's tensors share a larger budget.
+_CPU_WIDEST_BYTES = 4 * 2**20
 _GPU_BUDGET = 3 * 2**30
 _MAX_BATCH = 64
 
@@ -84,7 +85,7 @@ def run_group(
 def _evaluate(jobs: list[_Job], model, spec: GroupSpec) -> None:
     from saebench.activations.shared_pass import SaeSlot, SharedPass
     from saebench.evaluators.base import EvalContext
-    from saebench.models.runner import ModelRunner
+    from saebench.models.interventions import ModelRunner
     from saebench.planning import parse_config
     from saebench.registry import evaluators
 
@@ -92,6 +93,7 @@ def _evaluate(jobs: list[_Job], model, spec: GroupSpec) -> None:
     token_set = _token_set(spec, model, jobs) if any(job.spec.streams for job in jobs) else None
     runner = ModelRunner(model)
     shared: dict = {}
+    tasks: dict = {}  # built once per group, by identity
     slots: dict[int, SaeSlot] = {}
     for job in jobs:
         cls = evaluators.get(job.spec.name)
@@ -101,6 +103,7 @@ def _evaluate(jobs: list[_Job], model, spec: GroupSpec) -> None:
             model=model,
             runner=runner,
             token_set=token_set,
+            task=_task(job.spec, tasks),
             device=device,
             shared=shared,
         )
@@ -131,6 +134,25 @@ def _evaluate(jobs: list[_Job], model, spec: GroupSpec) -> None:
         }
 
 
+def _task(spec: EvaluatorSpec, built: dict):
+    """The evaluator's task, built once per group; its data must be what was planned."""
+    if spec.task is None:
+        return None
+    from saebench.tasks import build_task
+
+    info = spec.task
+    key = (info.name, info.fingerprint)
+    if key not in built:
+        task = build_task(info.name, info.config)
+        if task.spec() != info:
+            raise SaebenchError(
+                f"task {info.name!r} gives other prompts than when the run was planned "
+                "(its data or version changed); plan the run again"
+            )
+        built[key] = task
+    return built[key]
+
+
 def _token_set(spec: GroupSpec, model, jobs: list[_Job]):
     from saebench.data.contexts import bos_check, make_token_set
     from saebench.data.sources import open_source
@@ -157,15 +179,16 @@ def _token_set(spec: GroupSpec, model, jobs: list[_Job]):
 
 
 def auto_batch_size(model, slots, token_set, device: str) -> int:
-    """Contexts per batch so that one batch's tensors stay within a budget: small on CPU,
-    where cache-sized blocks are fastest, larger on a GPU."""
-    budget = _GPU_BUDGET if str(device).startswith("cuda") else _CPU_BUDGET
-    width = model.cfg.d_model
+    """Contexts per batch: on CPU so that the widest per-batch tensor stays cache-sized, on a
+    GPU so that all of a batch's tensors fit a budget. Never changes a number."""
+    cfg, ctx = model.cfg, token_set.context_size
+    if not str(device).startswith("cuda"):
+        widest = max(cfg.d_mlp or 0, cfg.d_model, cfg.n_heads * ctx, *(s.sae.d_sae for s in slots))
+        return int(max(1, min(_MAX_BATCH, _CPU_WIDEST_BYTES // (4 * ctx * widest))))
     per_token = sum(4 * (s.sae.d_sae + 3 * s.sae.d_out) for s in slots)
     if any(s.downstream for s in slots):
-        per_token += 4 * width * (2 + len(slots))  # final residuals of the clean and edited runs
-    per_context = max(per_token * token_set.context_size, 1)
-    return int(max(1, min(_MAX_BATCH, budget // per_context)))
+        per_token += 4 * cfg.d_model * (2 + len(slots))  # final residuals of every run
+    return int(max(1, min(_MAX_BATCH, _GPU_BUDGET // max(per_token * ctx, 1))))
 
 
 def _record(job: _Job, spec: GroupSpec) -> EvalRecord:

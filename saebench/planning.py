@@ -233,9 +233,22 @@ def evaluator_specs(
                 config=values,
                 config_hash=stable_hash(values),
                 streams=needs.activations,
+                task=_task_info(name, needs.task),
             )
         )
     return specs
+
+
+def _task_info(evaluator: str, request) -> TaskInfo | None:
+    """The identity of the task an evaluator asks for (name, version, config, data hash)."""
+    if request is None:
+        return None
+    from saebench.tasks import build_task
+
+    try:
+        return build_task(request.name, request.config).spec()
+    except SaebenchError as exc:
+        raise SaebenchError(f"evaluator {evaluator!r}: {exc}") from exc
 
 
 def parse_config(cls, values: dict[str, Any]):

@@ -22,7 +22,7 @@ from saebench.activations.downstream import CleanRun
 from saebench.evaluators.base import Downstream, Evaluator, Needs, SaeBatch
 from saebench.models.edits import sae_view
 from saebench.models.hooks import stop_layer
-from saebench.models.runner import ModelRunner
+from saebench.models.interventions import ModelRunner
 
 # Bytes of logits made at once when comparing runs: small enough to stay in cache.
 _LOGITS_BLOCK_BYTES = 8 * 2**20

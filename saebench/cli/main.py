@@ -18,7 +18,14 @@ import click
 import typer
 
 from saebench.activations.scratch import Terminated
-from saebench.cli import adapters_cmd, eval_cmd, evaluators_cmd, leaderboard_cmd, zoo_cmd
+from saebench.cli import (
+    adapters_cmd,
+    eval_cmd,
+    evaluators_cmd,
+    leaderboard_cmd,
+    tasks_cmd,
+    zoo_cmd,
+)
 from saebench.errors import SaebenchError, SaebenchWarning, command_line
 
 app = typer.Typer(
@@ -33,6 +40,7 @@ app.command("quickstart")(zoo_cmd.quickstart_command)
 app.add_typer(adapters_cmd.app, name="adapters")
 app.add_typer(evaluators_cmd.app, name="evaluators")
 app.add_typer(leaderboard_cmd.app, name="leaderboard")
+app.add_typer(tasks_cmd.app, name="tasks")
 app.add_typer(zoo_cmd.app, name="zoo")
 
 _USAGE_ERRORS = (typer.TyperException, click.ClickException)

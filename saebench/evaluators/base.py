@@ -46,6 +46,14 @@ class EvalMetrics(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class TaskRequest(BaseModel):
+    """A labelled prompt task an evaluator runs on: a registered task name and its config
+    (``saebench tasks list``); the planner builds it and puts its identity in the key."""
+
+    name: str
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
 class Needs(BaseModel):
     """What an evaluator asks of the run, so the planner can provide it once for all."""
 
@@ -56,7 +64,7 @@ class Needs(BaseModel):
     zero_ablation: Literal["every_position", "counted_positions"] = "every_position"
     passes: int = 1  # streamed passes over the same tokens (2 when ranges must be known)
     model_runner: bool = False  # interventions in ``finish`` through context.runner
-    task: str | None = None  # a labelled task (e.g. "ravel", "ioi")
+    task: TaskRequest | None = None  # a labelled prompt task, given as context.task
     llm: bool = False  # an OpenAI-compatible server
 
 
@@ -117,7 +125,8 @@ class EvalContext:
     sae: Any
     model: Any = None
     runner: Any = None
-    token_set: Any = None
+    token_set: Any = None  # the streamed token set (None for an evaluator that streams none)
+    task: Any = None  # the built task of ``Needs.task`` (a saebench.tasks.Task)
     device: str = "cpu"
     extras: dict[str, Any] = field(default_factory=dict)
     # One dict for every evaluator of a run: work that does not depend on the SAE (a

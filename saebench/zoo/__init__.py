@@ -15,33 +15,32 @@ _EXPORTS = {
     "load_model": "saebench.zoo.model",
     "model_dir": "saebench.zoo.model",
     "load_tokenizer": "saebench.zoo.tokenizer",
-    "City": "saebench.zoo.facts",
-    "FactPrompt": "saebench.zoo.facts",
-    "IoiPrompt": "saebench.zoo.facts",
-    "RelationTemplate": "saebench.zoo.facts",
-    "RELATIONS": "saebench.zoo.facts",
-    "load_cities": "saebench.zoo.facts",
-    "relation_templates": "saebench.zoo.facts",
-    "fact_prompts": "saebench.zoo.facts",
-    "ioi_prompts": "saebench.zoo.facts",
+    "City": "saebench.tasks.zoo_facts",
+    "FactPrompt": "saebench.tasks.zoo_facts",
+    "IoiPrompt": "saebench.tasks.zoo_ioi",
+    "RelationTemplate": "saebench.tasks.zoo_facts",
+    "RELATIONS": "saebench.tasks.zoo_facts",
+    "load_cities": "saebench.tasks.zoo_facts",
+    "relation_templates": "saebench.tasks.zoo_facts",
+    "fact_prompts": "saebench.tasks.zoo_facts",
+    "ioi_prompts": "saebench.tasks.zoo_ioi",
     "evaluate": "saebench.zoo.evaluate_model",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from saebench.zoo.evaluate_model import evaluate  # noqa: F401
-    from saebench.zoo.facts import (  # noqa: F401
+    from saebench.tasks.zoo_facts import (  # noqa: F401
         RELATIONS,
         City,
         FactPrompt,
-        IoiPrompt,
         RelationTemplate,
         fact_prompts,
-        ioi_prompts,
         load_cities,
         relation_templates,
     )
+    from saebench.tasks.zoo_ioi import IoiPrompt, ioi_prompts  # noqa: F401
+    from saebench.zoo.evaluate_model import evaluate  # noqa: F401
     from saebench.zoo.model import load_model, model_dir  # noqa: F401
     from saebench.zoo.tokenizer import load_tokenizer  # noqa: F401
 

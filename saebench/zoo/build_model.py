@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from saebench.tasks import zoo_facts, zoo_ioi
 from saebench.zoo import corpus, facts
 from saebench.zoo.evaluate_model import GATES, evaluate, passes_gates
 from saebench.zoo.model import MODEL_NAME, model_dir, saved_state_dict
@@ -199,8 +200,8 @@ def build(
     first = corpus.build_corpus(seed=seed * 1000)
     work.mkdir(parents=True, exist_ok=True)
     (work / "corpus_sample.txt").write_text("\n".join(first) + "\n", encoding="utf-8")
-    coverage = sorted(corpus.template_words()) + facts.ioi_names()
-    save_tokenizer(build_tokenizer(first + coverage, facts.multiword_terms()), out)
+    coverage = sorted(corpus.template_words()) + zoo_ioi.ioi_names()
+    save_tokenizer(build_tokenizer(first + coverage, zoo_facts.multiword_terms()), out)
     tokenizer = load_tokenizer(out)
     log(f"tokenizer: {len(tokenizer)} tokens; corpus draw: {len(first)} sentences")
 

@@ -1,4 +1,6 @@
-"""The zoo model's training text, generated offline from :mod:`saebench.zoo.facts`.
+"""The zoo model's training text, generated offline from the zoo's data files (read through
+:mod:`saebench.tasks.zoo_facts` and :mod:`saebench.tasks.zoo_ioi`; built by
+:mod:`saebench.zoo.facts`).
 
 Three kinds of sentence, shuffled together:
 
@@ -24,6 +26,7 @@ import random
 import re
 from dataclasses import dataclass
 
+from saebench.tasks import zoo_facts, zoo_ioi
 from saebench.zoo import facts
 
 PROSE_TEMPLATES: tuple[str, ...] = (
@@ -126,7 +129,7 @@ def build_corpus(seed: int, config: CorpusConfig = CorpusConfig()) -> list[str]:
     """One shuffled draw of training sentences; each ``seed`` gives a fresh draw."""
     rng = random.Random(f"corpus|{seed}")
     sentences = fact_sentences(rng, config.fact_repeats)
-    sentences += [p.full_text for p in facts.ioi_prompts("train", config.n_ioi, seed=seed)]
+    sentences += [p.full_text for p in zoo_ioi.ioi_prompts("train", config.n_ioi, seed=seed)]
     sentences += prose_sentences(rng, config.n_prose)
     rng.shuffle(sentences)
     return sentences
@@ -135,8 +138,8 @@ def build_corpus(seed: int, config: CorpusConfig = CorpusConfig()) -> list[str]:
 def fact_sentences(rng: random.Random, repeats: int) -> list[str]:
     """``repeats`` sentences per (city, relation), each with a phrasing seen for that city."""
     out = []
-    for city in facts.load_cities():
-        for rel in facts.RELATIONS:
+    for city in zoo_facts.load_cities():
+        for rel in zoo_facts.RELATIONS:
             pairs = list(city.seen[rel])
             rng.shuffle(pairs)
             for i in range(repeats):
@@ -144,21 +147,21 @@ def fact_sentences(rng: random.Random, repeats: int) -> list[str]:
                     carrier, frame = rng.choice(pairs)
                 else:
                     carrier, frame = pairs[i % len(pairs)]
-                out.append(facts.fact_sentence(city, rel, carrier, frame))
+                out.append(zoo_facts.fact_sentence(city, rel, carrier, frame))
     return out
 
 
 def _slot_values() -> dict[str, list[str]]:
-    cities = facts.load_cities()
+    cities = zoo_facts.load_cities()
     values = {k: list(v) for k, v in SLOT_WORDS.items()}
     values.update(
-        name=facts.ioi_names(),
+        name=zoo_ioi.ioi_names(),
         city=[c.name for c in cities],
         country=sorted({c.country for c in cities}),
         language=sorted({c.language for c in cities}),
         continent=sorted({c.continent for c in cities}),
-        place=facts.places(),
-        object=facts.objects(),
+        place=zoo_ioi.places(),
+        object=zoo_ioi.objects(),
     )
     return values
 
@@ -187,10 +190,12 @@ def heldout_sentences(
     phrasings never seen with them), ``ioi`` (held-out name pairs and templates) and
     ``prose`` (a fresh draw)."""
     rng = random.Random(f"heldout|{split}|{seed}")
-    fact_text = [f"{p.text} {p.answer}." for p in facts.fact_prompts(split, per_kind=1, seed=seed)]
+    fact_text = [
+        f"{p.text} {p.answer}." for p in zoo_facts.fact_prompts(split, per_kind=1, seed=seed)
+    ]
     ioi_text = []
     for heldout in ("pairs", "templates"):
-        prompts = facts.ioi_prompts(split, n_ioi // 2, seed=seed, heldout=heldout)
+        prompts = zoo_ioi.ioi_prompts(split, n_ioi // 2, seed=seed, heldout=heldout)
         ioi_text += [p.full_text for p in prompts]
     return {"facts": fact_text, "ioi": ioi_text, "prose": prose_sentences(rng, n_prose)}
 

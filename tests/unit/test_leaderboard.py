@@ -3,6 +3,7 @@ import pytest
 from helpers import make_sae
 
 import saebench
+import saebench.errors
 from saebench.errors import SaebenchError
 from saebench.leaderboard import leaderboard, render
 from saebench.plots import pareto_front, plot_tradeoff
@@ -56,3 +57,36 @@ def test_plot_is_written(records, tmp_path):
     frame = leaderboard(records)
     path = plot_tradeoff(frame, "sparsity.l0", "reconstruction.ce_loss_score", tmp_path / "p.png")
     assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_frame_carries_model_hook_dataset_and_tokens(records):
+    frame = saebench.records_frame(records)
+    row = frame.iloc[0]
+    assert row["model"] == "tiny-test" and row["hook"] == "blocks.0.hook_resid_post"
+    assert row["dataset"] == "inline" and row["n_tokens"] == 256 and row["context_size"] == 16
+    assert "variant" not in frame
+
+
+def test_records_under_other_settings_are_never_merged(tiny_model, texts):
+    """One SAE evaluated at two token counts and two sparsity configs: four rows, each
+    labelled with what sets it apart, and a warning; nothing silently wins."""
+    sae = make_sae("topk", k=8, seed=1)
+    runs = []
+    for n_tokens in (256, 512):
+        for threshold in (0.1, 0.5):
+            runs += saebench.evaluate(
+                sae, model=tiny_model, dataset=texts, evaluators=["sparsity"],
+                n_tokens=n_tokens, context_size=16,
+                configs={"sparsity": {"dense_threshold": threshold}}, progress=False,
+            )  # fmt: skip
+    with pytest.warns(saebench.errors.SaebenchWarning, match="several settings"):
+        frame = leaderboard(runs)
+    assert len(frame) == 4
+    labels = set(frame["variant"])
+    assert "sparsity: dense_threshold=0.5, n_tokens=512" in labels
+    assert len(labels) == 4
+
+
+def test_copies_of_one_record_count_once(records):
+    copies = [r.model_copy(deep=True) for r in records]
+    assert len(leaderboard(records + copies)) == 3

@@ -222,3 +222,49 @@ def test_legacy_explained_variance_by_hand(tiny_model, texts):
         values.append(1 - (x - x_hat).pow(2).sum(-1) / centred)
     expected = float(torch.cat(values).mean())
     assert record.metrics["explained_variance_legacy"] == pytest.approx(expected, rel=1e-5)
+
+
+def _task_evaluator():
+    """A task-only evaluator: the fraction of the task's test prompts the model answers."""
+    from saebench.evaluators.base import (
+        EvalConfig, EvalMetrics, EvalResult, Evaluator, Needs, TaskRequest, metric,
+    )  # fmt: skip
+    from saebench.registry import evaluators
+
+    class Config(EvalConfig):
+        n: int = 40
+
+    class Metrics(EvalMetrics):
+        n_prompts: float = metric("prompts seen", None)
+
+    class PromptCount(Evaluator):
+        version = "1"
+        main_metric = "n_prompts"
+
+    PromptCount.Config, PromptCount.Metrics = Config, Metrics
+    PromptCount.needs_for = classmethod(
+        lambda cls, config: Needs(
+            activations=False, model_runner=True,
+            task=TaskRequest(name="zoo-ioi", config={"n": config.n}),
+        )
+    )  # fmt: skip
+    PromptCount.finish = lambda self: EvalResult(
+        metrics=Metrics(n_prompts=len(self.context.task.prompts("test")))
+    )
+    if "prompt_count" not in evaluators:
+        evaluators.decorator("prompt_count")(PromptCount)
+
+
+def test_a_task_evaluator_needs_no_dataset_and_keys_its_task():
+    _task_evaluator()
+    sae = make_sae(d_in=128, hook_name="blocks.1.hook_resid_post", seed=1)
+    first = saebench.evaluate(sae, model="zoo", evaluators="prompt_count", progress=False)
+    (record,) = first
+    assert record.dataset is None and record.task.name == "zoo-ioi"
+    assert record.task.config["n"] == 40 and record.metrics["n_prompts"] > 0
+    assert record.expected_key() == record.key
+    (other,) = saebench.evaluate(
+        sae, model="zoo", evaluators="prompt_count", configs={"prompt_count": {"n": 20}},
+        progress=False,
+    )  # fmt: skip
+    assert other.task.fingerprint != record.task.fingerprint and other.key != record.key

@@ -10,7 +10,9 @@ import time
 import pytest
 import torch
 
-from saebench.zoo import corpus, facts
+from saebench.tasks import zoo_facts, zoo_ioi
+from saebench.tasks.zoo_data import SPLITS
+from saebench.zoo import corpus
 from saebench.zoo.evaluate_model import GATES, evaluate, mean_loss
 from saebench.zoo.model import load_model, model_dir
 
@@ -57,36 +59,36 @@ def test_tokenizer_round_trips(model):
 
 
 def test_every_attribute_and_name_is_one_token(model):
-    for relation in facts.RELATIONS:
-        for value in facts.attribute_values(relation):
+    for relation in zoo_facts.RELATIONS:
+        for value in zoo_facts.attribute_values(relation):
             assert model.to_str_tokens(value, prepend_bos=False) == [value]
-    for word in [c.name for c in facts.load_cities()] + facts.ioi_names():
+    for word in [c.name for c in zoo_facts.load_cities()] + zoo_ioi.ioi_names():
         assert isinstance(model.to_single_token(word), int)
 
 
 def test_heldout_data_never_appears_in_training_text():
     sentences = set(corpus.build_corpus(seed=0))
-    heldout = facts.fact_prompts("test", per_kind=None)
+    heldout = zoo_facts.fact_prompts("test", per_kind=None)
     assert not any(f"{p.text} {p.answer}." in sentences for p in heldout[::7])
-    seen = facts.fact_prompts("test", kinds=("seen",), per_kind=None)
+    seen = zoo_facts.fact_prompts("test", kinds=("seen",), per_kind=None)
     assert sum(f"{p.text} {p.answer}." in sentences for p in seen) > 0.9 * len(seen)
     for split in ("val", "test"):
-        for p in facts.ioi_prompts(split, 200, heldout="pairs"):
-            assert facts.ioi_pair_split(p.io, p.s) == split
-        for p in facts.ioi_prompts(split, 200, heldout="templates"):
-            assert facts.ioi_template_split(p.opening, p.verb) == split
+        for p in zoo_ioi.ioi_prompts(split, 200, heldout="pairs"):
+            assert zoo_ioi.ioi_pair_split(p.io, p.s) == split
+        for p in zoo_ioi.ioi_prompts(split, 200, heldout="templates"):
+            assert zoo_ioi.ioi_template_split(p.opening, p.verb) == split
             assert p.full_text not in sentences
-    for p in facts.ioi_prompts("train", 200):
-        assert facts.ioi_pair_split(p.io, p.s) == "train"
+    for p in zoo_ioi.ioi_prompts("train", 200):
+        assert zoo_ioi.ioi_pair_split(p.io, p.s) == "train"
 
 
 def test_splits_are_large_enough_and_disjoint():
-    cities = {s: {c.name for c in facts.load_cities(s)} for s in facts.SPLITS}
+    cities = {s: {c.name for c in zoo_facts.load_cities(s)} for s in SPLITS}
     assert len(cities["test"]) >= 300
     assert not (cities["train"] & cities["test"]) and not (cities["val"] & cities["test"])
-    for city in facts.load_cities("test"):
-        for relation in facts.RELATIONS:
-            assert not set(city.seen[relation]) & set(facts.heldout_pairs(relation))
+    for city in zoo_facts.load_cities("test"):
+        for relation in zoo_facts.RELATIONS:
+            assert not set(city.seen[relation]) & set(zoo_facts.heldout_pairs(relation))
 
 
 def test_shipped_metrics_hold_on_a_reduced_sample(model, shipped):

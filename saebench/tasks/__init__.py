@@ -1,0 +1,42 @@
+"""Labelled prompt tasks as typed, versioned data (registry group ``saebench.tasks``).
+
+Nothing heavy loads at import; each name below imports its module on first use.
+
+Example:
+    >>> from saebench.tasks import build_task
+    >>> task = build_task("zoo-cities")
+    >>> task.prompts("test")[0].spans
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "Task": "saebench.tasks.base",
+    "TaskConfig": "saebench.tasks.base",
+    "TaskPrompt": "saebench.tasks.base",
+    "TaskSpec": "saebench.tasks.base",
+    "PromptPair": "saebench.tasks.base",
+    "build_task": "saebench.tasks.base",
+    "filter_by_model": "saebench.tasks.filtering",
+    "Survivors": "saebench.tasks.filtering",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from saebench.tasks.base import (  # noqa: F401
+        PromptPair,
+        Task,
+        TaskConfig,
+        TaskPrompt,
+        TaskSpec,
+        build_task,
+    )
+    from saebench.tasks.filtering import Survivors, filter_by_model  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'saebench.tasks' has no attribute {name!r}")
