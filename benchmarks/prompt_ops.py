@@ -118,8 +118,8 @@ def full_forward_rows(model, batch, edits) -> torch.Tensor:
 
 def measure_speed(name: str, model, args) -> dict[str, float]:
     """Best-of-``repeats`` CPU seconds of each operation, the operations interleaved."""
-    from saebench.models.prompts import make_batch
     from saebench.models.interventions import ModelRunner
+    from saebench.models.prompts import make_batch
 
     runner = ModelRunner(model)
     batch = make_batch(model, prompts_for(name, args.prompts))
@@ -169,8 +169,8 @@ def _peak_growth(fn) -> int:
 
 
 def memory_child(name: str, n_prompts: int) -> None:
-    from saebench.models.prompts import make_batch
     from saebench.models.interventions import ModelRunner
+    from saebench.models.prompts import make_batch
 
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,9 +1,12 @@
-"""One generic registry for plug-ins, filled by decorators and by entry points.
+"""One generic registry for plug-ins, filled by entry points and, at runtime, by decorators.
 
-Built-in adapters and evaluators are declared as entry points in ``pyproject.toml``
-exactly like third-party ones, so discovery is exercised on every run. An entry point is
-kept as a lazy placeholder and imported only when its name is asked for, which keeps
-``import saebench`` and ``saebench --help`` light.
+A plug-in is named once: the name of its entry point is its name, and the registry writes it
+on the class (``cls.name``) when it loads it. Built-in adapters, evaluators and tasks are
+declared as entry points in ``pyproject.toml`` exactly like third-party ones, so discovery is
+exercised on every run. An entry point is kept as a lazy placeholder and imported only when
+its name is asked for, which keeps ``import saebench`` and ``saebench --help`` light.
+``register`` (and the decorators built on it) is for plug-ins that have no package: a
+notebook, a test.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ class Registry(Generic[T]):
         >>> adapters = Registry("adapter", "saebench.adapters")
         >>> @adapters.decorator("myformat")
         ... class MyAdapter: ...
+        >>> MyAdapter.name
+        'myformat'
     """
 
     def __init__(self, kind: str, group: str) -> None:
@@ -35,7 +40,11 @@ class Registry(Generic[T]):
         self._discovered = False
 
     def register(self, name: str, obj: T) -> T:
-        """Add ``obj`` under ``name``; a second, different object under one name raises."""
+        """Add ``obj`` under ``name`` and set ``obj.name``, for a plug-in without an entry point.
+
+        A second, different object under one name raises, and so does an object that
+        declares another name of its own.
+        """
         existing = self._entries.get(name)
         same = existing is None or existing is obj
         if not same and not (isinstance(existing, EntryPoint) and _points_to(existing, obj)):
@@ -43,14 +52,13 @@ class Registry(Generic[T]):
                 f"two {self.kind}s are registered as {name!r} ({_describe(existing)} and "
                 f"{_describe(obj)}); rename one of them"
             )
-        self._entries[name] = obj
+        self._entries[name] = self._named(obj, name, f"it is registered as {name!r}")
         return obj
 
     def decorator(self, name: str) -> Callable[[T], T]:
-        """A class decorator that registers the class and records its name on it."""
+        """A class decorator that registers the class under ``name`` (see :meth:`register`)."""
 
         def wrap(obj: T) -> T:
-            obj.name = name  # type: ignore[attr-defined]
             return self.register(name, obj)
 
         return wrap
@@ -62,14 +70,7 @@ class Registry(Generic[T]):
             raise SaebenchError(self._unknown_message(name))
         entry = self._entries[name]
         if isinstance(entry, EntryPoint):
-            try:
-                loaded = entry.load()
-            except Exception as exc:  # a broken third-party package must name itself
-                raise SaebenchError(
-                    f"the {self.kind} {name!r} could not be imported from {entry.value!r}: {exc}"
-                ) from exc
-            self._entries[name] = loaded
-            entry = loaded
+            entry = self._entries[name] = self._load(entry)
         return entry
 
     def names(self) -> list[str]:
@@ -100,6 +101,30 @@ class Registry(Generic[T]):
             self._entries.pop(name, None)
         self._points = {}
         self._discovered = False
+
+    def _load(self, point: EntryPoint) -> T:
+        try:
+            loaded = point.load()
+        except Exception as exc:  # a broken third-party package must name itself
+            raise SaebenchError(
+                f"the {self.kind} {point.name!r} could not be imported from {point.value!r}: {exc}"
+            ) from exc
+        return self._named(loaded, point.name, f"its entry point names it {point.name!r}")
+
+    def _named(self, obj: T, name: str, how: str) -> T:
+        """``obj`` with ``obj.name = name``, refused if ``obj`` declares another name itself.
+
+        Only the object's own attribute counts: a subclass of a named plug-in inherits a
+        name that is not its own.
+        """
+        declared = getattr(obj, "__dict__", {}).get("name")
+        if declared and declared != name:
+            raise SaebenchError(
+                f"the {self.kind} {_describe(obj)} calls itself {declared!r} but {how}; give it "
+                "one name: drop its name attribute and name-giving decorator, or match them"
+            )
+        obj.name = name  # type: ignore[attr-defined]
+        return obj
 
     def _discover(self) -> None:
         if self._discovered:

@@ -1,17 +1,19 @@
 """What every adapter is, and the file readers they share.
 
 An adapter turns one checkpoint format into a :class:`saebench.sae.Sae`. It is a class with
-two class methods, registered once with :func:`register_adapter` and declared once as an
-entry point in the ``saebench.adapters`` group of its package.
+two class methods, named once: by its entry point in the ``saebench.adapters`` group of its
+package (``myformat = "mypkg.adapter:MyAdapter"``), which sets ``MyAdapter.name``. Code
+without a package (a notebook, a test) registers it with :func:`register_adapter` instead.
 
 Example:
-    >>> @register_adapter("myformat")
-    ... class MyAdapter(Adapter):
+    >>> class MyAdapter(Adapter):
     ...     description = "my lab's .bin files"
     ...     @classmethod
     ...     def detect(cls, path): return (path / "weights.bin").exists()
     ...     @classmethod
     ...     def load(cls, location, device="cpu", dtype=None): ...
+
+Nothing here imports torch at module level, so listing adapters stays light.
 """
 
 from __future__ import annotations
@@ -19,19 +21,23 @@ from __future__ import annotations
 import json
 import pickle
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import torch
 from pydantic import ValidationError
-from torch import Tensor
 
 from saebench.errors import SaebenchError
 from saebench.registry import adapters
-from saebench.sae import Sae, SaeMetadata
+from saebench.sae.metadata import SaeMetadata
+
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor
+
+    from saebench.sae import Sae
 
 
 class Adapter:
-    name: ClassVar[str] = ""
+    name: ClassVar[str] = ""  # set from the entry point (or register_adapter) on loading
     description: ClassVar[str] = ""
 
     @classmethod
@@ -46,7 +52,15 @@ class Adapter:
 
 
 def register_adapter(name: str):
-    """Class decorator: make an adapter loadable as ``name:LOCATION``."""
+    """Class decorator for an adapter without a package: loadable as ``name:LOCATION``.
+
+    A package declares an entry point instead and uses no decorator; the entry point's
+    name becomes the adapter's ``name``.
+
+    Example:
+        >>> @register_adapter("notebook_format")
+        ... class NotebookAdapter(Adapter): ...
+    """
     return adapters.decorator(name)
 
 
@@ -93,6 +107,8 @@ def read_safetensors(path: Path) -> dict[str, Tensor]:
 
 def read_torch(path: Path) -> Any:
     """A ``.pt`` file loaded with ``weights_only=True``: pickled code is refused, never run."""
+    import torch
+
     if not path.is_file():
         raise SaebenchError(f"{path}: weights file missing")
     try:
@@ -111,6 +127,7 @@ def read_npz(path: Path) -> dict[str, Tensor]:
     import zipfile
 
     import numpy as np
+    import torch
 
     try:
         with np.load(path, allow_pickle=False) as data:

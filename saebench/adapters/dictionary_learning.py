@@ -42,10 +42,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING, Any
 
 from saebench.adapters.base import (
     Adapter,
@@ -54,10 +51,14 @@ from saebench.adapters.base import (
     read_json,
     read_sidecar,
     read_torch,
-    register_adapter,
 )
 from saebench.errors import SaebenchError
-from saebench.sae import Sae, build_sae
+
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor
+
+    from saebench.sae import Sae
 
 CONFIG = "config.json"
 WEIGHTS = "ae.pt"
@@ -84,7 +85,6 @@ _SUBMODULE_HOOKS = {
 _BIASES = ("b_enc", "b_dec", "b_gate", "b_mag", "threshold")
 
 
-@register_adapter("dictionary_learning")
 class DictionaryLearningAdapter(Adapter):
     description = "dictionary_learning trainer folder (config.json + ae.pt)"
 
@@ -97,6 +97,8 @@ class DictionaryLearningAdapter(Adapter):
 
     @classmethod
     def load(cls, location: str, device: str = "cpu", dtype: torch.dtype | None = None) -> Sae:
+        from saebench.sae import build_sae
+
         path = existing_path(location, "dictionary_learning")
         folder = _config_folder(path) if path.is_file() else path
         weights = path if path.is_file() else folder / WEIGHTS
@@ -178,7 +180,9 @@ def _dict_class(trainer: dict[str, Any], path: Path) -> str:
 
 
 def _tensors(state: dict[str, Any], path: Path) -> dict[str, Tensor]:
-    tensors = {k: v for k, v in state.items() if isinstance(v, Tensor)}
+    import torch
+
+    tensors = {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
     if not tensors:
         raise SaebenchError(f"{path}: holds no tensors; is it a dictionary_learning ae.pt?")
     return tensors
@@ -194,10 +198,13 @@ def _need(state: dict[str, Tensor], names: list[str], path: Path, dict_class: st
 
 
 # -- one converter per dict_class: library tensors -> canonical tensors + metadata fields ---
-Converted = tuple[dict[str, Tensor], dict[str, Any]]
+if TYPE_CHECKING:
+    Converted = tuple[dict[str, Tensor], dict[str, Any]]
 
 
 def _autoencoder(state: dict[str, Tensor], trainer: dict, path: Path) -> Converted:
+    import torch
+
     _need(state, ["bias", "encoder.weight", "encoder.bias", "decoder.weight"], path, "AutoEncoder")
     W_enc, b_enc, W_dec = (
         state["encoder.weight"].T,

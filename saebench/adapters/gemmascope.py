@@ -25,10 +25,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Any
-
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING, Any
 
 from saebench.adapters.base import (
     SIDECAR,
@@ -39,10 +36,14 @@ from saebench.adapters.base import (
     read_npz,
     read_safetensors,
     read_sidecar,
-    register_adapter,
 )
 from saebench.errors import SaebenchError
-from saebench.sae import Sae, build_sae
+
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor
+
+    from saebench.sae import Sae
 
 WEIGHT_FILES = ("params.npz", "params.safetensors")
 _KEYS = {
@@ -74,7 +75,6 @@ _HF_POINTS = [
 ]
 
 
-@register_adapter("gemmascope")
 class GemmaScopeAdapter(Adapter):
     description = (
         "Gemma Scope params.npz / params.safetensors (JumpReLU; hook from path or saebench.json)"
@@ -88,6 +88,8 @@ class GemmaScopeAdapter(Adapter):
 
     @classmethod
     def load(cls, location: str, device: str = "cpu", dtype: torch.dtype | None = None) -> Sae:
+        from saebench.sae import build_sae
+
         weights = _weights_file(existing_path(location, "gemmascope"))
         tensors = _canonical(_read(weights), weights)
         d_in, d_sae = tensors["W_enc"].shape
@@ -125,6 +127,8 @@ def _read(path: Path) -> dict[str, Tensor]:
 
 
 def _canonical(raw: dict[str, Tensor], where: Path) -> dict[str, Tensor]:
+    import torch
+
     tensors: dict[str, Tensor] = {}
     for key, tensor in raw.items():
         name = _KEYS.get(key.lower())

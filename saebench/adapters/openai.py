@@ -20,10 +20,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
-
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING, Any
 
 from saebench.adapters.base import (
     Adapter,
@@ -31,10 +28,14 @@ from saebench.adapters.base import (
     metadata_or_error,
     read_sidecar,
     read_torch,
-    register_adapter,
 )
 from saebench.errors import SaebenchError
-from saebench.sae import Sae, build_sae
+
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor
+
+    from saebench.sae import Sae
 
 _REQUIRED = ["pre_bias", "encoder.weight", "latent_bias", "decoder.weight"]
 _MARKERS = {"pre_bias", "latent_bias"}
@@ -51,7 +52,6 @@ _LOCATION_HOOKS = {
 }
 
 
-@register_adapter("openai")
 class OpenAiAdapter(Adapter):
     description = "OpenAI sparse_autoencoder .pt state dict (ReLU v1/v4, TopK + layer norm v5)"
 
@@ -62,6 +62,8 @@ class OpenAiAdapter(Adapter):
 
     @classmethod
     def load(cls, location: str, device: str = "cpu", dtype: torch.dtype | None = None) -> Sae:
+        from saebench.sae import build_sae
+
         path = existing_path(location, "openai")
         file = _weights_file(path)
         state = read_torch(file)
@@ -96,6 +98,8 @@ def _pt_files(path: Path) -> list[Path]:
 
 def _has_markers(file: Path) -> bool:
     """Whether a .pt holds OpenAI keys. Memory-mapped, tensors only, never raises."""
+    import torch
+
     try:
         state = torch.load(file, map_location="cpu", weights_only=True, mmap=True)
     except Exception:  # not a zip-format tensor file, or pickled objects: not ours

@@ -14,16 +14,17 @@ import os
 import sys
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from saebench.adapters.base import Adapter, register_adapter
+from saebench.adapters.base import Adapter
 from saebench.errors import SaebenchError
-from saebench.sae import Sae
+
+if TYPE_CHECKING:
+    import torch
+
+    from saebench.sae import Sae
 
 
-@register_adapter("python")
 class PythonAdapter(Adapter):
     description = "custom code: python:package.module:factory returning a saebench Sae"
 
@@ -85,6 +86,8 @@ def _factory(module_name: str, attr: str, location: str) -> Any:
 
 
 def _as_sae(result: Any, location: str) -> Sae:
+    from saebench.sae import Sae
+
     if isinstance(result, Sae):
         return result
     if type(result).__module__.startswith("sae_lens") and hasattr(result, "cfg"):

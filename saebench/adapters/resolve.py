@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from saebench.errors import SaebenchError
 from saebench.registry import adapters
-from saebench.sae import Sae
+
+if TYPE_CHECKING:
+    import torch
+
+    from saebench.sae import Sae
 
 _SCHEME = re.compile(r"^([A-Za-z][\w-]*):(?!//)(.*)$")
 
@@ -53,6 +56,8 @@ def load_sae(
         >>> sae = load_sae("zoo:resid-topk-16")
         >>> sae = load_sae("path/to/saelens_folder", dtype=torch.float32)
     """
+    from saebench.sae import Sae
+
     if isinstance(uri, Sae):
         return uri.to(device=device, dtype=dtype) if dtype else uri.to(device)
     name, location = read_uri(str(uri))

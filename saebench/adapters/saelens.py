@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from saebench.adapters.base import (
     Adapter,
     metadata_or_error,
     read_json,
     read_safetensors,
-    register_adapter,
     require_keys,
 )
 from saebench.errors import SaebenchError
-from saebench.sae import Sae, SaeMetadata, build_sae
-from saebench.sae.build import encoder_for
+
+if TYPE_CHECKING:
+    import torch
+
+    from saebench.sae import Sae, SaeMetadata
 
 SAELENS_LAYOUT_VERSION = "6.0.0"
 CONFIG = "cfg.json"
@@ -51,7 +51,6 @@ _NORMALIZATION = {
 }
 
 
-@register_adapter("saelens")
 class SaeLensAdapter(Adapter):
     description = "SAELens folder (cfg.json + sae_weights.safetensors) or hub RELEASE/SAE_ID"
 
@@ -97,6 +96,8 @@ def from_saelens_object(sae: Any, where: str, device="cpu", dtype=None) -> Sae:
 
 def from_config(cfg: dict[str, Any], tensors: dict, where: str, device="cpu", dtype=None) -> Sae:
     """An SAE from a SAELens config dict (v6 or pre-6) and its state dict."""
+    from saebench.sae.build import build_sae, encoder_for
+
     cfg = _flatten_pre6(cfg)
     config_path = Path(where) / CONFIG
     require_keys(cfg, ["d_in", "d_sae", "hook_name"], config_path)
@@ -218,6 +219,8 @@ def _flatten_pre6(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def _drop_unit_scaling_factor(tensors: dict, where: Path) -> None:
+    import torch
+
     scale = tensors.pop("scaling_factor", None)
     if scale is not None and not torch.allclose(scale, torch.ones_like(scale)):
         raise SaebenchError(
@@ -246,6 +249,7 @@ def save_saelens(sae: Sae, path: Path | str) -> Path:
     Labels SAELens has no inference class for (batchtopk, matryoshka, baselines) are saved
     as the class they encode with; the label survives in ``metadata.saebench_architecture``.
     """
+    import torch
     from safetensors.torch import save_file
 
     from saebench.files import atomic_write_text

@@ -24,10 +24,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
-
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING, Any
 
 from saebench.adapters.base import (
     Adapter,
@@ -36,10 +33,14 @@ from saebench.adapters.base import (
     read_json,
     read_safetensors,
     read_sidecar,
-    register_adapter,
 )
 from saebench.errors import SaebenchError
-from saebench.sae import Sae, build_sae
+
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor
+
+    from saebench.sae import Sae
 
 CONFIG = "cfg.json"
 WEIGHTS = "sae.safetensors"
@@ -54,7 +55,6 @@ _REFUSED = {
 }
 
 
-@register_adapter("sparsify")
 class SparsifyAdapter(Adapter):
     description = "EleutherAI sparsify folder (cfg.json + sae.safetensors), TopK or GroupMax"
 
@@ -66,6 +66,8 @@ class SparsifyAdapter(Adapter):
 
     @classmethod
     def load(cls, location: str, device: str = "cpu", dtype: torch.dtype | None = None) -> Sae:
+        from saebench.sae import build_sae
+
         path = existing_path(location, "sparsify")
         folder = path.parent if path.is_file() else path
         cfg = _read_config(folder / CONFIG)

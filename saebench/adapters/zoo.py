@@ -3,15 +3,18 @@ embedded default goes through the same adapter as any SAELens folder."""
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
-from saebench.adapters.base import Adapter, register_adapter
+from saebench.adapters.base import Adapter
 from saebench.adapters.saelens import SaeLensAdapter
 from saebench.errors import SaebenchError
-from saebench.sae import Sae
+
+if TYPE_CHECKING:
+    import torch
+
+    from saebench.sae import Sae
 
 
-@register_adapter("zoo")
 class ZooAdapter(Adapter):
     description = "SAEs shipped with saebench for the embedded default model (zoo:NAME)"
 

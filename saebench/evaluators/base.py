@@ -1,15 +1,21 @@
 """The evaluator plug-in protocol.
 
-An evaluator is a class registered under a snake_case name with a version, a typed config
-(``Config``) with documented defaults, a typed metrics model (``Metrics``) whose fields say
-whether higher is better, a main metric, and what it needs from the run (``needs``).
-Streaming evaluators see every batch of the shared activation pass through ``update`` and
-return their metrics from ``finish``; evaluators that intervene in the model or need a
-labelled task do their work in ``finish`` through the context's :class:`ModelRunner`.
+An evaluator is a class with a version, a typed config (``Config``) with documented
+defaults, a typed metrics model (``Metrics``) whose fields say whether higher is better, a
+main metric, and what it needs from the run (``needs``). It is named once, by its entry
+point in the ``saebench.evaluators`` group of its package (``mean_l0 = "mypkg.l0:MeanL0"``),
+which sets ``MeanL0.name``; code without a package registers it with
+:func:`register_evaluator`. Streaming evaluators see every batch of the shared activation
+pass through ``update`` and return their metrics from ``finish``; evaluators that intervene
+in the model or need a labelled task do their work in ``finish`` through the context's
+:class:`ModelRunner`. Plug-ins import all of this from :mod:`saebench.evaluators`.
+
+Nothing here imports torch: tensors appear in annotations only, so listing evaluators and
+reading their configs stays light.
 
 Example:
-    >>> @register_evaluator("mean_l0")
-    ... class MeanL0(Evaluator):
+    >>> from saebench.evaluators import EvalConfig, EvalMetrics, EvalResult, Evaluator, metric
+    >>> class MeanL0(Evaluator):
     ...     version = "1"
     ...     Config = EvalConfig
     ...     class Metrics(EvalMetrics):
@@ -26,12 +32,14 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from torch import Tensor
 
 from saebench.registry import evaluators
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 
 class EvalConfig(BaseModel):
@@ -142,7 +150,7 @@ class EvalResult:
 
 
 class Evaluator:
-    name: ClassVar[str] = ""
+    name: ClassVar[str] = ""  # set from the entry point (or register_evaluator) on loading
     version: ClassVar[str] = "1"
     description: ClassVar[str] = ""
     Config: ClassVar[type[EvalConfig]] = EvalConfig
@@ -178,7 +186,15 @@ class Evaluator:
 
 
 def register_evaluator(name: str):
-    """Class decorator: make an evaluator runnable as ``--evals name``."""
+    """Class decorator for an evaluator without a package: runnable as ``--evals name``.
+
+    A package declares an entry point instead and uses no decorator; the entry point's
+    name becomes the evaluator's ``name``.
+
+    Example:
+        >>> @register_evaluator("mean_l0")
+        ... class MeanL0(Evaluator): ...
+    """
     return evaluators.decorator(name)
 
 

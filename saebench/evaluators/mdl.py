@@ -17,21 +17,22 @@ max and mean, firing counts); pass 2 quantises at every candidate precision at o
 accumulates value histograms and squared errors. Memory: one int32 histogram of
 ``d_sae * 2**max(bits)`` counts (the bins of coarser precisions are unions of finer ones,
 so they are summed from it at the end) plus a few vectors; nothing grows with tokens.
+
+This module holds what is measured and how the precision is chosen, and loads no torch; the
+tensor work of the two passes is in :mod:`saebench.evaluators.mdl_stats`, imported at the
+first batch.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import torch
 from pydantic import field_validator
-from torch import Tensor
 
 from saebench.errors import SaebenchError
-from saebench.evaluators.base import (
+from saebench.evaluators import (
     EvalConfig,
     EvalContext,
     EvalMetrics,
@@ -40,12 +41,13 @@ from saebench.evaluators.base import (
     Needs,
     SaeBatch,
     metric,
-    register_evaluator,
 )
+
+if TYPE_CHECKING:
+    from saebench.evaluators.mdl_stats import MdlStatistics, MdlSummary
 
 _MAX_CODE_BITS = 16
 _MAX_DENSE_BITS = 24
-_ENTROPY_CHUNK = 2**22  # histogram cells turned into float64 at once in finish()
 
 
 class MdlConfig(EvalConfig):
@@ -125,20 +127,6 @@ class MdlMetrics(EvalMetrics):
     l0: float = metric("mean number of nonzero codes per token", None)
 
 
-@dataclass
-class _Ranges:
-    """Pass-1 statistics (float64 except the counts)."""
-
-    n_tokens: int
-    fires: Tensor  # [d_sae] int64
-    code_lo: Tensor  # [d_sae] min nonzero value (log of it for the log quantiser)
-    code_width: Tensor  # [d_sae] max - min (in log space for the log quantiser)
-    target_lo: Tensor  # [d_out]
-    target_width: Tensor  # [d_out]
-    target_mean: Tensor  # [d_out]
-
-
-@register_evaluator("mdl")
 class MdlEvaluator(Evaluator):
     """Description length (bits per token) at the coarsest precision within a tolerance.
 
@@ -157,261 +145,72 @@ class MdlEvaluator(Evaluator):
 
     def __init__(self, config: MdlConfig, context: EvalContext) -> None:
         super().__init__(config, context)
-        self.fine_bits = max(config.bits)
-        self.dense_fine_bits = max(config.dense_bits)
         if context.sae is not None:
-            _check_histogram_size(context.sae.d_sae, self.fine_bits, config.max_histogram_mib)
-        # pass 1
-        self.n_tokens = 0
-        self.fires: Tensor | None = None
-        self.code_min: Tensor | None = None
-        self.code_max: Tensor | None = None
-        self.target_min: Tensor | None = None
-        self.target_max: Tensor | None = None
-        self.target_sum: Tensor | None = None
-        # pass 2
-        self.ranges: _Ranges | None = None
-        self.n_tokens_2 = 0
-        self.hist: Tensor | None = None
-        self.sse_exact = 0.0
-        self.variance = 0.0
-        self.sse_codes = torch.zeros(len(config.bits), dtype=torch.float64)
-        self.dense: DenseCurve | None = None
-        self._w_dec: Tensor | None = None
+            _check_histogram_size(context.sae.d_sae, max(config.bits), config.max_histogram_mib)
+        self.stats: MdlStatistics | None = None  # made at the first batch: it needs torch
 
-    # -- pass 1: ranges ---------------------------------------------------------------------
-    @torch.no_grad()
     def update(self, batch: SaeBatch) -> None:
-        if batch.codes.shape[0] == 0:
-            return
-        if batch.pass_index == 0:
-            self._gather_ranges(batch)
-        elif batch.pass_index == 1:
-            self._accumulate(batch)
+        if self.stats is None:
+            from saebench.evaluators.mdl_stats import MdlStatistics
 
-    def _gather_ranges(self, batch: SaeBatch) -> None:
-        codes = batch.codes.detach()  # min and max are exact in the codes' own dtype
-        target = batch.target.detach().double()
-        active = codes != 0
-        if self.config.quantizer == "log" and bool((codes < 0).any()):
-            raise SaebenchError(
-                "mdl: the log quantiser needs positive codes but this SAE has negative ones; "
-                "set quantizer='uniform'"
-            )
-        low = torch.where(active, codes, math.inf).amin(0).double()
-        high = torch.where(active, codes, -math.inf).amax(0).double()
-        fires = active.sum(0, dtype=torch.int64)
-        if self.fires is None:
-            self.fires, self.code_min, self.code_max = fires, low, high
-            self.target_min, self.target_max = target.amin(0), target.amax(0)
-            self.target_sum = target.sum(0)
-        else:
-            self.fires += fires
-            self.code_min = torch.minimum(self.code_min, low)
-            self.code_max = torch.maximum(self.code_max, high)
-            self.target_min = torch.minimum(self.target_min, target.amin(0))
-            self.target_max = torch.maximum(self.target_max, target.amax(0))
-            self.target_sum += target.sum(0)
-        self.n_tokens += codes.shape[0]
+            self.stats = MdlStatistics(self.config, self.context.shared)
+        self.stats.add(batch)
 
-    def _freeze_ranges(self) -> _Ranges:
-        if self.fires is None:
-            raise SaebenchError("mdl: the second pass started before any token was seen")
-        alive = self.fires > 0
-        lo = torch.where(alive, self.code_min, 0.0)
-        hi = torch.where(alive, self.code_max, 0.0)
-        if self.config.quantizer == "log":
-            lo, hi = torch.where(alive, lo.log(), 0.0), torch.where(alive, hi.log(), 0.0)
-        return _Ranges(
-            n_tokens=self.n_tokens,
-            fires=self.fires,
-            code_lo=lo,
-            code_width=hi - lo,
-            target_lo=self.target_min,
-            target_width=self.target_max - self.target_min,
-            target_mean=self.target_sum / self.n_tokens,
-        )
-
-    # -- pass 2: histograms and errors at every precision -----------------------------------
-    def _accumulate(self, batch: SaeBatch) -> None:
-        if self.ranges is None:
-            self.ranges = self._freeze_ranges()
-            # a bin never counts more than n_tokens, so int32 halves the memory safely
-            dtype = torch.int32 if self.n_tokens < 2**31 else torch.int64
-            size = batch.codes.shape[1] << self.fine_bits
-            self.hist = torch.zeros(size, dtype=dtype, device=batch.codes.device)
-        target = batch.target.detach().double()
-        x_hat = batch.x_hat.detach().double()
-        self.sse_exact += float((target - x_hat).pow(2).sum())
-        self.variance += float((target - self.ranges.target_mean).pow(2).sum())
-        self.n_tokens_2 += target.shape[0]
-        self._accumulate_codes(batch, target, x_hat)
-        self._dense_curve(batch).add(batch.batch_index, target)
-
-    def _accumulate_codes(self, batch: SaeBatch, target: Tensor, x_hat: Tensor) -> None:
-        """Histogram the nonzero codes at the finest precision; SSE at every precision."""
-        rows, cols = batch.codes.nonzero(as_tuple=True)
-        values = batch.codes[rows, cols].detach().double()
-        lo, width = self.ranges.code_lo[cols], self.ranges.code_width[cols]
-        log = self.config.quantizer == "log"
-        top = self.fine_bits
-        fine = bin_index(values.log() if log else values, lo, width, top)
-        self.hist.index_add_(0, (cols << top) + fine, torch.ones_like(fine, dtype=self.hist.dtype))
-        for j, b in enumerate(self.config.bits):
-            centre = bin_centre(fine >> (top - b), lo, width, b)
-            quantised = centre.exp() if log else centre
-            x_q = self._reconstruct(batch, x_hat, rows, cols, quantised - values)
-            self.sse_codes[j] += float((target - x_q).pow(2).sum())
-
-    def _dense_curve(self, batch: SaeBatch) -> DenseCurve:
-        """The dense baseline depends only on the target, so SAEs that share a target hook
-        share one curve (through the run's shared dict) instead of each computing it."""
-        if self.dense is None:
-            meta = batch.sae.meta
-            key = (
-                "mdl.dense",
-                meta.output_hook,
-                meta.reshape_activations,
-                meta.hook_head_index,
-                tuple(self.config.dense_bits),
-                self.ranges.n_tokens,
-            )
-            self.dense = self.context.shared.get(key)
-            if self.dense is None:
-                self.dense = DenseCurve(self.config.dense_bits, self.ranges)
-                self.context.shared[key] = self.dense
-        return self.dense
-
-    def _reconstruct(self, batch, x_hat, rows, cols, delta) -> Tensor:
-        """Reconstruction (float64) of the codes changed by ``delta`` at ``(rows, cols)``."""
-        sae = batch.sae
-        if not affine_decoder(sae):
-            codes = batch.codes.detach().double().index_put((rows, cols), delta, accumulate=True)
-            return batch.decode(codes.to(batch.codes.dtype)).double()
-        if self._w_dec is None:
-            self._w_dec = sae.W_dec.detach().double()
-        return x_hat + sparse_decode_delta(sae, self._w_dec, batch.x, rows, cols, delta)
-
-    # -- the result -------------------------------------------------------------------------
     def finish(self) -> EvalResult:
-        self._check_complete()
-        cfg, ranges = self.config, self.ranges
-        curve, limit, fvu = self._curve()
+        if self.stats is None:
+            raise SaebenchError("mdl: no tokens were evaluated")
+        summary = self.stats.summary()
+        curve, limit = self._curve(summary)
         within = [point["within_tolerance"] for point in curve]
         chosen = within.index(True) if any(within) else len(curve) - 1
         if not any(within):
+            bits = self.config.bits
             warnings.warn(
-                f"mdl: no precision in bits={cfg.bits} reaches FVU <= {limit:.4g}; reporting "
-                f"the finest ({cfg.bits[-1]} bits). Add finer bits or loosen the tolerance.",
+                f"mdl: no precision in bits={bits} reaches FVU <= {limit:.4g}; reporting "
+                f"the finest ({bits[-1]} bits). Add finer bits or loosen the tolerance.",
                 stacklevel=2,
             )
-        point = curve[chosen]
-        dense_fvus = (self.dense.sse / self.variance).tolist()
-        dense_bits = dense_precision(point["fvu"], cfg.dense_bits, dense_fvus)
-        dense = None if dense_bits is None else float(ranges.target_lo.numel() * dense_bits)
+        details = {
+            "n_tokens": summary.n_tokens,
+            "quantizer": self.config.quantizer,
+            "fvu_limit": limit,
+            "tolerance_met": within[chosen],
+            "alive_latents": summary.alive_latents,
+            "curve": curve,
+            "dense_curve": [
+                {"bits": b, "fvu": f}
+                for b, f in zip(self.config.dense_bits, summary.dense_fvus, strict=True)
+            ],
+        }
+        return EvalResult(metrics=self._metrics(summary, curve[chosen]), details=details)
+
+    def _curve(self, summary: MdlSummary) -> tuple[list[dict], float]:
+        """Every candidate precision marked within the FVU limit or not; the limit."""
+        cfg = self.config
+        limit = cfg.max_fvu if cfg.max_fvu is not None else summary.fvu + cfg.fvu_tolerance
+        curve = [
+            {**point, "within_tolerance": point["fvu"] <= limit + 1e-12} for point in summary.curve
+        ]
+        return curve, limit
+
+    def _metrics(self, summary: MdlSummary, point: dict) -> MdlMetrics:
+        """The metrics at the chosen precision ``point``, with the two baselines."""
+        dense_bits = dense_precision(point["fvu"], self.config.dense_bits, summary.dense_fvus)
+        dense = None if dense_bits is None else float(summary.d_out * dense_bits)
         dl = point["description_length_bits_per_token"]
-        l0 = float(ranges.fires.sum()) / ranges.n_tokens
-        metrics = self.Metrics(
+        return self.Metrics(
             description_length_bits_per_token=dl,
             firing_bits_per_token=point["firing_bits_per_token"],
             value_bits_per_token=point["value_bits_per_token"],
-            simple_bound_bits_per_token=l0 * (math.log2(ranges.fires.numel()) + point["bits"]),
+            simple_bound_bits_per_token=summary.l0 * (math.log2(summary.d_sae) + point["bits"]),
             dense_baseline_bits_per_token=dense,
             compression_ratio=None if dense is None or dl <= 0 else dense / dl,
             precision_bits=point["bits"],
             dense_precision_bits=dense_bits,
-            fvu=fvu,
+            fvu=summary.fvu,
             fvu_quantized=point["fvu"],
-            l0=l0,
+            l0=summary.l0,
         )
-        details = {
-            "n_tokens": ranges.n_tokens,
-            "quantizer": cfg.quantizer,
-            "fvu_limit": limit,
-            "tolerance_met": within[chosen],
-            "alive_latents": int((ranges.fires > 0).sum()),
-            "curve": curve,
-            "dense_curve": [
-                {"bits": b, "fvu": f} for b, f in zip(cfg.dense_bits, dense_fvus, strict=True)
-            ],
-        }
-        return EvalResult(metrics=metrics, details=details)
-
-    def _curve(self) -> tuple[list[dict], float, float]:
-        """Description length and FVU at every candidate precision; the FVU limit; the FVU."""
-        cfg, ranges = self.config, self.ranges
-        p = ranges.fires.cpu().double() / ranges.n_tokens
-        firing_bits = float(binary_entropy(p).sum())
-        entropies = value_entropies(self.hist.cpu(), cfg.bits)
-        fvu = self.sse_exact / self.variance
-        limit = cfg.max_fvu if cfg.max_fvu is not None else fvu + cfg.fvu_tolerance
-        curve = []
-        for j, b in enumerate(cfg.bits):
-            value_bits = float((p * entropies[j]).sum())
-            fvu_b = float(self.sse_codes[j]) / self.variance
-            curve.append(
-                {
-                    "bits": b,
-                    "description_length_bits_per_token": firing_bits + value_bits,
-                    "firing_bits_per_token": firing_bits,
-                    "value_bits_per_token": value_bits,
-                    "fvu": fvu_b,
-                    "within_tolerance": fvu_b <= limit + 1e-12,
-                }
-            )
-        return curve, limit, fvu
-
-    def _check_complete(self) -> None:
-        if self.n_tokens == 0:
-            raise SaebenchError("mdl: no tokens were evaluated")
-        if self.ranges is None or self.n_tokens_2 != self.n_tokens:
-            raise SaebenchError(
-                f"mdl: the two passes saw {self.n_tokens} and {self.n_tokens_2} tokens; the "
-                "evaluator needs the same tokens twice (Needs(passes=2))"
-            )
-        if not self.variance > 0:
-            raise SaebenchError("mdl: the target has zero variance, so the FVU is undefined")
-
-
-class DenseCurve:
-    """Squared error of the target quantised per dimension, at every dense precision.
-
-    Batches are identified by index so that each is counted once however many evaluators
-    share the curve.
-    """
-
-    def __init__(self, bits: list[int], ranges: _Ranges) -> None:
-        self.bits = bits
-        self.lo, self.width = ranges.target_lo, ranges.target_width
-        self.sse = torch.zeros(len(bits), dtype=torch.float64)
-        self.seen: set[int] = set()
-
-    def add(self, batch_index: int, target: Tensor) -> None:
-        if batch_index in self.seen:
-            return
-        self.seen.add(batch_index)
-        top = max(self.bits)
-        fine = bin_index(target, self.lo, self.width, top)
-        for j, b in enumerate(self.bits):
-            q = bin_centre(fine >> (top - b), self.lo, self.width, b)
-            self.sse[j] += float((target - q).pow(2).sum())
-
-
-# -- quantisation -----------------------------------------------------------------------------
-def bin_index(values: Tensor, lo: Tensor, width: Tensor, bits: int) -> Tensor:
-    """Index of each value among ``2**bits`` equal bins over ``[lo, lo + width]`` (int64).
-
-    The top edge belongs to the last bin; a zero-width range puts everything in bin 0.
-    """
-    levels = 1 << bits
-    safe = torch.where(width > 0, width, torch.ones_like(width))
-    t = torch.where(width > 0, (values - lo) / safe, torch.zeros_like(values))
-    return (t * levels).floor().clamp_(0, levels - 1).long()
-
-
-def bin_centre(index: Tensor, lo: Tensor, width: Tensor, bits: int) -> Tensor:
-    """The midpoint of bin ``index`` of ``2**bits`` over ``[lo, lo + width]`` (``lo`` if 0 wide)."""
-    return lo + (index.double() + 0.5) * width / (1 << bits)
 
 
 def dense_precision(target_fvu: float, bits: list[int], fvus: list[float]) -> int | None:
@@ -426,71 +225,6 @@ def dense_precision(target_fvu: float, bits: list[int], fvus: list[float]) -> in
         if f <= target_fvu:
             return b
     return None
-
-
-# -- entropies ----------------------------------------------------------------------------------
-def binary_entropy(p: Tensor) -> Tensor:
-    """``H_b(p)`` in bits, elementwise, with ``0 log 0 = 0``."""
-    return _plogp(p) + _plogp(1 - p)
-
-
-def _plogp(p: Tensor) -> Tensor:
-    return torch.where(p > 0, -p * torch.log2(p.clamp_min(1e-300)), torch.zeros_like(p))
-
-
-def value_entropies(hist: Tensor, bits: list[int]) -> list[Tensor]:
-    """Per-latent entropy (bits) of the nonzero-value histogram at each precision in ``bits``.
-
-    ``hist`` holds ``d_sae * 2**max(bits)`` counts, latent-major; bins of a coarser precision
-    are unions of adjacent finer bins, so they are summed from it. Latents are processed in
-    chunks so the float64 copy stays small.
-    """
-    top = max(bits)
-    table = hist.view(-1, 1 << top)
-    d_sae = table.shape[0]
-    out = [torch.zeros(d_sae, dtype=torch.float64) for _ in bits]
-    step = max(1, _ENTROPY_CHUNK >> top)
-    for start in range(0, d_sae, step):
-        chunk = table[start : start + step].double()
-        totals = chunk.sum(1, keepdim=True)
-        for j, b in enumerate(bits):
-            counts = chunk.view(chunk.shape[0], 1 << b, -1).sum(-1)
-            q = counts / totals.clamp_min(1)
-            out[j][start : start + step] = _plogp(q).sum(1)
-    return out
-
-
-# -- decoding quantised codes ---------------------------------------------------------------------
-def affine_decoder(sae) -> bool:
-    """Whether ``sae`` decodes with the stock affine ``Sae.decode`` (fast sparse path allowed)."""
-    from saebench.sae.base import Sae
-
-    return (
-        isinstance(sae, Sae)
-        and type(sae).decode is Sae.decode
-        and type(sae).denormalize is Sae.denormalize
-    )
-
-
-def sparse_decode_delta(sae, w_dec: Tensor, x: Tensor, rows, cols, delta) -> Tensor:
-    """``decode(codes + delta) - decode(codes)`` for a stock SAE, in float64.
-
-    ``Sae.decode`` is affine in the codes for a given input ``x`` (the skip term and the
-    normalisation shift cancel in the difference), so the change costs one sparse product of
-    ``nnz * d_out`` instead of a dense decode of ``n * d_sae * d_out`` per precision.
-    """
-    n = x.shape[0]
-    indices = torch.stack([rows, cols])
-    sparse = torch.sparse_coo_tensor(
-        indices, delta, (n, w_dec.shape[0]), check_invariants=False, is_coalesced=True
-    )
-    change = torch.sparse.mm(sparse, w_dec)
-    meta = sae.meta
-    if meta.normalize_activations == "none" and meta.input_scale is None:
-        return change
-    return (
-        sae.denormalize(change, x).double() - sae.denormalize(torch.zeros_like(change), x).double()
-    )
 
 
 def _check_histogram_size(d_sae: int, bits: int, limit_mib: int) -> None:

@@ -13,13 +13,12 @@ is not special, and a KL counts at every non-special position.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import torch
 from pydantic import Field
 
 from saebench.errors import SaebenchError
-from saebench.evaluators.base import (
+from saebench.evaluators import (
     EvalConfig,
     EvalContext,
     EvalMetrics,
@@ -28,8 +27,10 @@ from saebench.evaluators.base import (
     Needs,
     SaeBatch,
     metric,
-    register_evaluator,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 
 class ReconstructionConfig(EvalConfig):
@@ -69,7 +70,6 @@ class ReconstructionMetrics(EvalMetrics):
     kl_div_score: float | None = metric("(KL_zero - KL_spliced) / KL_zero", True)
 
 
-@register_evaluator("reconstruction")
 class ReconstructionEvaluator(Evaluator):
     version = "2"
     description = "MSE, explained variance, cosine, CE-loss and KL recovered when spliced in"
@@ -95,6 +95,8 @@ class ReconstructionEvaluator(Evaluator):
         return Needs(downstream=config.downstream, zero_ablation=config.zero_ablation)
 
     def update(self, batch: SaeBatch) -> None:
+        import torch
+
         if batch.x.shape[0] == 0:
             return
         t = batch.target.double()
@@ -118,6 +120,8 @@ class ReconstructionEvaluator(Evaluator):
 
     def _add_legacy(self, batch: SaeBatch, t: torch.Tensor, err: torch.Tensor) -> None:
         """Collect rows by chunk of contexts; a chunk is scored once all its rows are in."""
+        import torch
+
         size = self.config.legacy_chunk_contexts
         contexts, _ = batch.row_places()
         chunks = contexts // size
@@ -131,6 +135,8 @@ class ReconstructionEvaluator(Evaluator):
             self.chunk[2].append(err[rows])
 
     def _score_chunk(self) -> None:
+        import torch
+
         _, targets, errors = self.chunk
         t, err = torch.cat(targets), torch.cat(errors)
         centred = (t - t.mean(0)).pow(2).sum(-1)

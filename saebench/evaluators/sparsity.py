@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
 from pydantic import Field
 
 from saebench.errors import SaebenchError
-from saebench.evaluators.base import (
+from saebench.evaluators import (
     EvalConfig,
     EvalContext,
     EvalMetrics,
@@ -18,8 +17,10 @@ from saebench.evaluators.base import (
     Needs,
     SaeBatch,
     metric,
-    register_evaluator,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 
 class SparsityConfig(EvalConfig):
@@ -40,7 +41,6 @@ class SparsityMetrics(EvalMetrics):
     alive_fraction: float = metric("fraction of latents that fired at least once", True)
 
 
-@register_evaluator("sparsity")
 class SparsityEvaluator(Evaluator):
     version = "1"
     description = "L0, L1, dead and dense latent fractions, firing-frequency histogram"
@@ -58,6 +58,8 @@ class SparsityEvaluator(Evaluator):
         self.n_tokens = 0
 
     def update(self, batch: SaeBatch) -> None:
+        import torch
+
         fires = torch.count_nonzero(batch.codes, dim=0)  # int64, exact
         self.fires = fires if self.fires is None else self.fires + fires
         self.l0_sum += float(fires.sum())
@@ -84,6 +86,8 @@ class SparsityEvaluator(Evaluator):
 
     def _histogram(self, density: torch.Tensor) -> dict:
         """Counts of latents per log10 firing-frequency bin; dead latents counted apart."""
+        import numpy as np
+
         cfg = self.config
         n_bins = int(math.ceil(-cfg.histogram_min_log10 * cfg.histogram_bins_per_decade))
         edges = np.linspace(cfg.histogram_min_log10, 0.0, n_bins + 1)

@@ -86,7 +86,7 @@ class Task:
     """Base of every task; subclasses set the class attributes and implement :meth:`build`
     and :meth:`attribute_values` (and :meth:`pair_builders` when they have counterfactuals)."""
 
-    name: ClassVar[str]
+    name: ClassVar[str] = ""  # set from the entry point (or the runtime registration)
     version: ClassVar[str]
     description: ClassVar[str] = ""
     Config: ClassVar[type[TaskConfig]] = TaskConfig

@@ -58,7 +58,6 @@ class ZooCitiesTask(Task):
     under the same phrasing; ``city`` swaps in any other city.
     """
 
-    name = "zoo-cities"
     version = "1"
     description = "zoo cities: country / continent / language of a city (RAVEL-style)"
     Config = ZooCitiesConfig
@@ -176,7 +175,6 @@ class ZooIoiTask(Task):
     name stays in the same held-out split).
     """
 
-    name = "zoo-ioi"
     version = "1"
     description = "zoo IOI: the indirect object after '... gave a drink to' (IO, S1, S2, END)"
     Config = ZooIoiConfig

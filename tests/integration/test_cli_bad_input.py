@@ -219,11 +219,22 @@ def test_sigterm_removes_the_scratch_folder_and_says_how_to_resume(files, tmp_pa
     """A two-pass evaluator keeps a scratch cache; SIGTERM (timeout, Slurm) must remove it."""
     scratch_root = tmp_path / "tmp"
     scratch_root.mkdir()
-    (tmp_path / "long.txt").write_text("\n".join(corpus(6000)))
+    (tmp_path / "long.txt").write_text("\n".join(corpus(24000)))
     env = {**os.environ, "TMPDIR": str(scratch_root)}
-    cmd = [sys.executable, "-m", "saebench.cli.main",
-           *args(files, tmp_path / "out", "--evals", "mdl", "--tokens", "60000",
-                 dataset=tmp_path / "long.txt")]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "saebench.cli.main",
+        *args(
+            files,
+            tmp_path / "out",
+            "--evals",
+            "mdl",
+            "--tokens",
+            "300000",
+            dataset=tmp_path / "long.txt",
+        ),
+    ]
     child = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
     while not list(scratch_root.glob("saebench-acts-*")) and time.time() < deadline:

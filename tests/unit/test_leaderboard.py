@@ -75,10 +75,15 @@ def test_records_under_other_settings_are_never_merged(tiny_model, texts):
     for n_tokens in (256, 512):
         for threshold in (0.1, 0.5):
             runs += saebench.evaluate(
-                sae, model=tiny_model, dataset=texts, evaluators=["sparsity"],
-                n_tokens=n_tokens, context_size=16,
-                configs={"sparsity": {"dense_threshold": threshold}}, progress=False,
-            )  # fmt: skip
+                sae,
+                model=tiny_model,
+                dataset=texts,
+                evaluators=["sparsity"],
+                n_tokens=n_tokens,
+                context_size=16,
+                configs={"sparsity": {"dense_threshold": threshold}},
+                progress=False,
+            )
     with pytest.warns(saebench.errors.SaebenchWarning, match="several settings"):
         frame = leaderboard(runs)
     assert len(frame) == 4

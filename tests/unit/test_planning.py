@@ -227,8 +227,14 @@ def test_legacy_explained_variance_by_hand(tiny_model, texts):
 def _task_evaluator():
     """A task-only evaluator: the fraction of the task's test prompts the model answers."""
     from saebench.evaluators.base import (
-        EvalConfig, EvalMetrics, EvalResult, Evaluator, Needs, TaskRequest, metric,
-    )  # fmt: skip
+        EvalConfig,
+        EvalMetrics,
+        EvalResult,
+        Evaluator,
+        Needs,
+        TaskRequest,
+        metric,
+    )
     from saebench.registry import evaluators
 
     class Config(EvalConfig):
@@ -244,10 +250,11 @@ def _task_evaluator():
     PromptCount.Config, PromptCount.Metrics = Config, Metrics
     PromptCount.needs_for = classmethod(
         lambda cls, config: Needs(
-            activations=False, model_runner=True,
+            activations=False,
+            model_runner=True,
             task=TaskRequest(name="zoo-ioi", config={"n": config.n}),
         )
-    )  # fmt: skip
+    )
     PromptCount.finish = lambda self: EvalResult(
         metrics=Metrics(n_prompts=len(self.context.task.prompts("test")))
     )
@@ -264,7 +271,10 @@ def test_a_task_evaluator_needs_no_dataset_and_keys_its_task():
     assert record.task.config["n"] == 40 and record.metrics["n_prompts"] > 0
     assert record.expected_key() == record.key
     (other,) = saebench.evaluate(
-        sae, model="zoo", evaluators="prompt_count", configs={"prompt_count": {"n": 20}},
+        sae,
+        model="zoo",
+        evaluators="prompt_count",
+        configs={"prompt_count": {"n": 20}},
         progress=False,
-    )  # fmt: skip
+    )
     assert other.task.fingerprint != record.task.fingerprint and other.key != record.key

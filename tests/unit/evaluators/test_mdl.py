@@ -8,13 +8,8 @@ import saebench
 from saebench.activations.shared_pass import SharedPass
 from saebench.errors import SaebenchError
 from saebench.evaluators.base import EvalContext, SaeBatch
-from saebench.evaluators.mdl import (
-    MdlConfig,
-    MdlEvaluator,
-    affine_decoder,
-    binary_entropy,
-    sparse_decode_delta,
-)
+from saebench.evaluators.mdl import MdlConfig, MdlEvaluator
+from saebench.evaluators.mdl_stats import affine_decoder, binary_entropy, sparse_decode_delta
 from saebench.sae import SaeMetadata, build_sae
 
 
@@ -269,7 +264,7 @@ def test_saes_on_one_hook_share_the_dense_curve(tiny_model, texts):
     from helpers import make_sae
 
     import saebench
-    from saebench.evaluators.mdl import DenseCurve
+    from saebench.evaluators.mdl_stats import DenseCurve
 
     made = []
     original = DenseCurve.__init__

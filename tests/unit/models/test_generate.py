@@ -5,8 +5,8 @@ import torch
 
 from saebench.errors import SaebenchError
 from saebench.models.edits import add_direction, replace_at
-from saebench.models.prompts import Prompt, make_batch
 from saebench.models.interventions import ModelRunner
+from saebench.models.prompts import Prompt, make_batch
 
 TEXTS = ["the cat sat on the mat", "a dog", "the bird flew over the big green tree"]
 HOOK = "blocks.0.hook_resid_post"

@@ -12,8 +12,8 @@ from saebench.models.edits import (
     replace_at,
     zero_where,
 )
-from saebench.models.prompts import make_batch
 from saebench.models.interventions import ModelRunner, answer_logits
+from saebench.models.prompts import make_batch
 
 UNEQUAL = ["the cat sat on the mat", "a dog ran", "the bird flew over the big green tree today"]
 EQUAL = ["the cat sat on the mat", "a dog ran in the park"]

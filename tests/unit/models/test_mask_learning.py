@@ -4,8 +4,8 @@ import torch
 from helpers import make_model
 
 from saebench.models.edits import codes_at, patch_latents
-from saebench.models.prompts import make_batch
 from saebench.models.interventions import ModelRunner
+from saebench.models.prompts import make_batch
 from saebench.sae import SaeMetadata, build_sae
 
 HOOK = "blocks.0.hook_resid_post"

@@ -5,8 +5,8 @@ import torch
 from helpers import make_sae
 
 from saebench.models.edits import add_direction, codes_at, patch_latents
-from saebench.models.prompts import Prompt, make_batch
 from saebench.models.interventions import ModelRunner
+from saebench.models.prompts import Prompt, make_batch
 
 HOOK = "blocks.1.hook_resid_post"
 TEXTS = [
