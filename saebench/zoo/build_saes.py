@@ -259,6 +259,18 @@ def check_size(out: Path, model_folder: Path, log: Callable[[str], None] = _prin
     return total
 
 
+def reevaluate(model, out: Path, eval_tokens: int = EVAL_TOKENS) -> dict:
+    """Measure the shipped SAEs again (after a change of the evaluation rules) and update
+    their figures in ``metrics.json``, keeping how they were trained."""
+    summary = json.loads((out / "metrics.json").read_text())
+    fresh = evaluate_saved(model, out, sorted(summary["saes"]), eval_tokens)
+    for name, row in fresh.items():
+        summary["saes"][name].update(row)
+    summary["eval_tokens"] = eval_tokens
+    (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
 def main(argv: list[str] | None = None) -> int:
     from saebench.models.load import load_model
     from saebench.zoo.catalog import saes_dir
@@ -268,9 +280,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=saes_dir(), help="where the SAEs go")
     parser.add_argument("--tokens", type=int, default=DEFAULT_TOKENS, help="training tokens")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--evaluate-only", action="store_true", help="re-measure the shipped SAEs, no training"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     model = load_model("zoo", device="cpu")
+    if args.evaluate_only:
+        reevaluate(model, args.out)
+        return 0
     build(model, args.out, n_tokens=args.tokens, seed=args.seed)
     check_size(args.out, model_dir())
     return 0

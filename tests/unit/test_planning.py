@@ -278,3 +278,35 @@ def test_a_task_evaluator_needs_no_dataset_and_keys_its_task():
         progress=False,
     )
     assert other.task.fingerprint != record.task.fingerprint and other.key != record.key
+
+
+def test_a_model_without_a_tokenizer_takes_token_ids(tiny_model):
+    from transformer_lens import HookedTransformer
+
+    bare = HookedTransformer(tiny_model.cfg)  # no tokenizer
+    bare.load_state_dict(tiny_model.state_dict())
+    ids = torch.randint(
+        4, tiny_model.cfg.d_vocab, (8, 16), generator=torch.Generator().manual_seed(0)
+    )
+    (record,) = saebench.evaluate(
+        make_sae(seed=1),
+        model=bare,
+        dataset=ids,
+        evaluators="sparsity",
+        n_tokens=128,
+        progress=False,
+    )
+    assert record.dataset.kind == "tokens" and record.model.tokenizer_hash is None
+    assert record.dataset.special_ids == []  # no tokenizer: no token is special
+    with pytest.raises(saebench.SaebenchError, match="the model has no tokenizer"):
+        saebench.evaluate(make_sae(seed=1), model=bare, dataset=["some text"], progress=False)
+
+
+def test_python_errors_name_keywords_and_cli_errors_name_flags():
+    from saebench.errors import command_line
+
+    with pytest.raises(saebench.SaebenchError, match="n_tokens= must be a positive") as err:
+        plan("zoo:resid-relu", "zoo", "zoo", n_tokens=0)
+    assert "--tokens" not in str(err.value)
+    with command_line(), pytest.raises(saebench.SaebenchError, match="--tokens must be a"):
+        plan("zoo:resid-relu", "zoo", "zoo", n_tokens=0)
