@@ -9,8 +9,9 @@ Example:
 Heavy modules (torch, TransformerLens) load on first use, so ``import saebench`` is cheap.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from saebench.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -51,12 +52,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from saebench.sae.base import Sae  # noqa: F401
     from saebench.sae.metadata import SaeMetadata  # noqa: F401
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'saebench' has no attribute {name!r}")
+__getattr__, _exports_dir = lazy_exports(__name__, _EXPORTS)
 
 
 def __dir__() -> list[str]:
-    return sorted([*_EXPORTS, "__version__"])
+    return [*_exports_dir(), "__version__"]

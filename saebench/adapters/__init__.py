@@ -6,8 +6,9 @@ torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from saebench.lazy import lazy_exports
 
 _EXPORTS = {
     "Adapter": "saebench.adapters.base",
@@ -21,12 +22,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from saebench.adapters.base import Adapter, register_adapter  # noqa: F401
     from saebench.adapters.resolve import load_sae, read_uri  # noqa: F401
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'saebench.adapters' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -6,8 +6,7 @@ Names are imported on first use, so importing this package loads no torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from saebench.lazy import lazy_exports
 
 _EXPORTS = {
     "DataSource": "saebench.data.datasource",
@@ -22,12 +21,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'saebench.data' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

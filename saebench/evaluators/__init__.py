@@ -11,8 +11,9 @@ Names are imported on first use; none of them loads torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from saebench.lazy import lazy_exports
 
 _PROTOCOL = "saebench.evaluators.base"
 _EXPORTS = {
@@ -50,12 +51,4 @@ if TYPE_CHECKING:  # pragma: no cover
         register_evaluator,
     )
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'saebench.evaluators' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -6,8 +6,9 @@ SAE's metadata (or listing adapters) loads no torch; :class:`Sae` and :func:`bui
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from saebench.lazy import lazy_exports
 
 _EXPORTS = {
     "Sae": "saebench.sae.base",
@@ -22,12 +23,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from saebench.sae.build import ENCODERS, build_sae  # noqa: F401
     from saebench.sae.metadata import SaeMetadata  # noqa: F401
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'saebench.sae' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -8,8 +8,9 @@ Example:
     >>> task.prompts("test")[0].spans
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from saebench.lazy import lazy_exports
 
 _EXPORTS = {
     "Task": "saebench.tasks.base",
@@ -35,8 +36,4 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from saebench.tasks.filtering import Survivors, filter_by_model  # noqa: F401
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'saebench.tasks' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

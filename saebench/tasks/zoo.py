@@ -144,17 +144,7 @@ class ZooCitiesTask(Task):
             kind = base.tags["phrasing"]
         else:
             kind = "seen" if (c, f) in city.seen[rel] else "unseen_for_city"
-        fact = zoo_facts.FactPrompt(
-            text=zoo_facts.render_fact(city.name, frame, carrier),
-            answer=city.attribute(rel),
-            city=city.name,
-            relation=rel,
-            carrier=c,
-            frame=f,
-            kind=kind,
-            split=city.split,
-            spans={"entity": zoo_facts.city_span(city.name, frame, carrier)},
-        )
+        fact = zoo_facts.fact_prompt(city, rel, frame, carrier, c, f, kind)
         return self._prompt(fact)
 
 

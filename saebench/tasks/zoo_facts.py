@@ -216,11 +216,13 @@ def fact_prompts(
                 frames = templates[rel].diagnostic_frames if kind == "diagnostic" else None
                 for c, f in pairs:
                     frame = (frames or templates[rel].frames)[f]
-                    prompts.append(_fact_prompt(city, rel, frame, prefixes[c], c, f, kind))
+                    prompts.append(fact_prompt(city, rel, frame, prefixes[c], c, f, kind))
     return prompts
 
 
-def _fact_prompt(city: City, rel: str, frame: str, carrier: str, c: int, f: int, kind: str):
+def fact_prompt(city: City, rel: str, frame: str, carrier: str, c: int, f: int, kind: str):
+    """The prompt stating ``city``'s ``rel`` under carrier ``c`` (text ``carrier``) and frame
+    ``f`` (text ``frame``), with the city's span."""
     return FactPrompt(
         text=render_fact(city.name, frame, carrier),
         answer=city.attribute(rel),

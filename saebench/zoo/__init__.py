@@ -8,8 +8,9 @@ Example:
     >>> cities = zoo.load_cities("test")
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from saebench.lazy import lazy_exports
 
 _EXPORTS = {
     "load_model": "saebench.zoo.model",
@@ -44,8 +45,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from saebench.zoo.model import load_model, model_dir  # noqa: F401
     from saebench.zoo.tokenizer import load_tokenizer  # noqa: F401
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'saebench.zoo' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
