@@ -123,6 +123,10 @@ def _evaluate(jobs: list[_Job], model, spec: GroupSpec) -> None:
             device,
             spec.settings.cache_dir,
             spec.settings.progress,
+            identity={
+                "model": spec.model.model_dump(exclude={"location"}),
+                "tokens": spec.tokens.model_dump(exclude={"name", "source"}),
+            },
         ).run()
     shared_seconds = (time.perf_counter() - started) / len(jobs)
     for job in jobs:

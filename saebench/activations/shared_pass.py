@@ -67,8 +67,10 @@ class SharedPass:
         cache_root=None,
         progress: bool = True,
         splice_rows: int | None = None,
+        identity: dict | None = None,
     ) -> None:
         self.model = model
+        self.identity = identity  # keys the activation cache (see _identity)
         self.runner = ModelRunner(model)
         self.token_set = token_set
         self.slots = slots
@@ -95,19 +97,23 @@ class SharedPass:
 
     def _make_cache(self, names: list[str], scratch):
         from saebench.activations.cache import ActivationCache
-        from saebench.models.load import model_fingerprint
 
         root = self.cache_root or scratch
         if root is None:
             return None
-        # Hashing the token ids covers tokenizer, BOS handling, context size and count;
-        # a persistent cache also hashes the weights so two models of one name never mix.
-        key = {
-            "model": model_fingerprint(self.model, weights=self.cache_root is not None),
-            "tokens": _tensor_digest(self.token_set.tokens),
-            "batch_size": self.batch_size,
+        return ActivationCache(root, {**self._identity(), "batch_size": self.batch_size}, names)
+
+    def _identity(self) -> dict:
+        """What the activations depend on: the model and the token set. A group passes its
+        spec's identities (hashed once, when planned); without them, hash model and tokens."""
+        if self.identity is not None:
+            return self.identity
+        from saebench.identity import model_weights_hash, tensors_hash
+
+        return {
+            "model": model_weights_hash(self.model),
+            "tokens": tensors_hash({"tokens": self.token_set.tokens}),
         }
-        return ActivationCache(root, key, names)
 
     # -- running --------------------------------------------------------------------------
     @torch.no_grad()
@@ -242,12 +248,6 @@ class SharedPass:
             for key, resid in runs.items():
                 ce[key][block], kl[key][block] = clean.compare(self.runner.unembed(resid[block]))
         return ce_clean, ce, kl
-
-
-def _tensor_digest(tensor: Tensor) -> str:
-    import hashlib
-
-    return hashlib.sha256(tensor.contiguous().cpu().numpy().tobytes()).hexdigest()[:16]
 
 
 def _zero_key(slot: SaeSlot, rule: str) -> tuple[str, int | None, str]:

@@ -102,20 +102,6 @@ def _load_hub(name: str, device: str, dtype: torch.dtype | None):
         ) from exc
 
 
-def model_fingerprint(model, weights: bool = False) -> dict[str, str | None]:
-    """Identity plus, when ``weights``, a hash of every parameter (for persistent caches)."""
-    import hashlib
-
-    found = model_identity(model)
-    if weights:
-        digest = hashlib.sha256()
-        for name, tensor in sorted(model.state_dict().items()):
-            digest.update(name.encode())
-            digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
-        found["weights"] = digest.hexdigest()[:16]
-    return found
-
-
 def model_identity(model) -> dict[str, str | None]:
     """Name and revision recorded with every result."""
     cfg = model.cfg

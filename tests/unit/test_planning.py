@@ -310,3 +310,20 @@ def test_python_errors_name_keywords_and_cli_errors_name_flags():
     assert "--tokens" not in str(err.value)
     with command_line(), pytest.raises(saebench.SaebenchError, match="--tokens must be a"):
         plan("zoo:resid-relu", "zoo", "zoo", n_tokens=0)
+
+
+def test_the_model_weights_are_hashed_once_per_run_even_with_a_persistent_cache(
+    tiny_model, texts, tmp_path, monkeypatch
+):
+    """The cache is keyed by the plan's identities, not by reading the weights again."""
+    reads = []
+    real = tiny_model.state_dict
+
+    def counting(*args, **kwargs):
+        reads.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tiny_model, "state_dict", counting)
+    _evaluate(tiny_model, texts, make_sae(seed=3), cache_dir=tmp_path / "cache")
+    assert len(reads) == 1  # the plan's weights hash
+    assert list((tmp_path / "cache").glob("*/batch_*.safetensors"))
