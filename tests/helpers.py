@@ -140,3 +140,15 @@ def canonical_tensors(d_in: int = 4, d_sae: int = 8) -> dict:
         "W_dec": torch.randn(d_sae, d_in, generator=gen),
         "b_dec": torch.zeros(d_in),
     }
+
+
+def run_cli(argv, capsys):
+    """(exit code, stdout, stderr) of ``saebench ARGV`` run in this process."""
+    import pytest
+
+    from saebench.cli.main import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    out = capsys.readouterr()
+    return exit_info.value.code, out.out, out.err

@@ -6,27 +6,9 @@ import sys
 
 import pytest
 import torch
-from helpers import corpus, make_sae
+from helpers import make_sae, run_cli
 
 from saebench.adapters.saelens import save_saelens
-from saebench.cli.main import main
-from saebench.models.load import save_model
-
-
-@pytest.fixture(scope="module")
-def files(tiny_model, tmp_path_factory):
-    root = tmp_path_factory.mktemp("cli")
-    save_model(tiny_model, root / "model")
-    save_saelens(make_sae("topk", k=8), root / "sae")
-    (root / "texts.txt").write_text("\n".join(corpus(300)))
-    return root
-
-
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    out = capsys.readouterr()
-    return exit_info.value.code, out.out, out.err
 
 
 def eval_args(files, sae, out, *extra):
@@ -49,7 +31,7 @@ def eval_args(files, sae, out, *extra):
 
 
 def test_eval_prints_a_table_and_writes_records(files, tmp_path, capsys):
-    code, out, err = run(eval_args(files, files / "sae", tmp_path), capsys)
+    code, out, err = run_cli(eval_args(files, files / "sae", tmp_path), capsys)
     assert code == 0, err
     assert "reconstruction.ce_loss_score" in out and "sparsity.l0" in out
     records = list(tmp_path.glob("*.json"))
@@ -59,12 +41,12 @@ def test_eval_prints_a_table_and_writes_records(files, tmp_path, capsys):
 
 
 def test_json_output_and_leaderboard_show(files, tmp_path, capsys):
-    code, out, _ = run(
+    code, out, _ = run_cli(
         eval_args(files, files / "sae", tmp_path, "--json", "--evals", "sparsity"), capsys
     )
     assert code == 0
     assert json.loads(out)[0]["metrics"]["l0"] == pytest.approx(8.0)
-    code, out, _ = run(["leaderboard", "show", str(tmp_path), "--format", "csv"], capsys)
+    code, out, _ = run_cli(["leaderboard", "show", str(tmp_path), "--format", "csv"], capsys)
     assert code == 0 and out.splitlines()[0].startswith("sae,architecture")
 
 
@@ -125,7 +107,7 @@ def test_bad_checkpoints_exit_2_with_one_line(files, tmp_path, capsys, case):
     change, message = BAD[case]
     folder = _cfg_edit(files, tmp_path, change)
     out_dir = tmp_path / "out"
-    code, _, err = run(eval_args(files, folder, out_dir), capsys)
+    code, _, err = run_cli(eval_args(files, folder, out_dir), capsys)
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], err
@@ -138,18 +120,18 @@ def test_wrong_hook_and_width_exit_2(files, tmp_path, capsys):
         (make_sae(d_in=16), "expects width 16"),
     ]:
         save_saelens(sae, tmp_path / "s")
-        code, _, err = run(eval_args(files, tmp_path / "s", tmp_path / "out"), capsys)
+        code, _, err = run_cli(eval_args(files, tmp_path / "s", tmp_path / "out"), capsys)
         assert code == 2 and message in err and err.count("\n") == 1
 
 
 def test_missing_path_unknown_format_and_unknown_evaluator(files, tmp_path, capsys):
-    code, _, err = run(eval_args(files, tmp_path / "nope", tmp_path / "o"), capsys)
+    code, _, err = run_cli(eval_args(files, tmp_path / "nope", tmp_path / "o"), capsys)
     assert code == 2 and "no such file or directory" in err
     (tmp_path / "odd").mkdir()
     (tmp_path / "odd" / "weights.bin").write_bytes(b"x")
-    code, _, err = run(eval_args(files, tmp_path / "odd", tmp_path / "o"), capsys)
+    code, _, err = run_cli(eval_args(files, tmp_path / "odd", tmp_path / "o"), capsys)
     assert code == 2 and "unknown checkpoint format" in err and "weights.bin" in err
-    code, _, err = run(
+    code, _, err = run_cli(
         eval_args(files, files / "sae", tmp_path / "o", "--evals", "sparsty"), capsys
     )
     assert code == 2 and "did you mean 'sparsity'" in err
@@ -177,7 +159,7 @@ def test_pickled_code_in_a_pt_file_never_runs(files, tmp_path, capsys):
         )
     )
     torch.save({"ae": Evil()}, folder / "ae.pt")
-    code, _, err = run(eval_args(files, folder, tmp_path / "o"), capsys)
+    code, _, err = run_cli(eval_args(files, folder, tmp_path / "o"), capsys)
     assert code == 2 and "refused" in err
     assert not marker.exists()
 
@@ -201,8 +183,8 @@ def test_console_script_has_no_traceback_and_debug_shows_one(tmp_path):
 
 
 def test_lists(capsys):
-    code, out, _ = run(["adapters", "list"], capsys)
+    code, out, _ = run_cli(["adapters", "list"], capsys)
     assert code == 0 and "saelens" in out and "sparsify" in out
-    code, out, _ = run(["evaluators", "list", "--json"], capsys)
+    code, out, _ = run_cli(["evaluators", "list", "--json"], capsys)
     names = {row["name"] for row in json.loads(out)}
     assert {"reconstruction", "sparsity"} <= names

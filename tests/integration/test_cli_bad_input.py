@@ -10,28 +10,10 @@ import sys
 import time
 
 import pytest
-from helpers import corpus, make_sae
+from helpers import corpus, make_sae, run_cli
 
 import saebench.models.load
 from saebench.adapters.saelens import save_saelens
-from saebench.cli.main import main
-from saebench.models.load import save_model
-
-
-@pytest.fixture(scope="module")
-def files(tiny_model, tmp_path_factory):
-    root = tmp_path_factory.mktemp("bad_input")
-    save_model(tiny_model, root / "model")
-    save_saelens(make_sae("topk", k=8), root / "sae")
-    (root / "texts.txt").write_text("\n".join(corpus(300)))
-    return root
-
-
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    out = capsys.readouterr()
-    return exit_info.value.code, out.out, out.err
 
 
 def args(files, out, *extra, sae=None, dataset=None):
@@ -81,7 +63,7 @@ def no_model(monkeypatch):
     ],
 )
 def test_parse_errors_are_one_line(argv, fragment, capsys, no_model):
-    code, _, err = run(argv, capsys)
+    code, _, err = run_cli(argv, capsys)
     assert_refused(code, err, fragment, "--help")
 
 
@@ -90,7 +72,7 @@ def test_interrupt_keeps_records_and_says_how_to_resume(files, tmp_path, capsys,
         raise KeyboardInterrupt
 
     monkeypatch.setattr("saebench.group.run_group", interrupted)
-    code, _, err = run(args(files, tmp_path / "out"), capsys)
+    code, _, err = run_cli(args(files, tmp_path / "out"), capsys)
     assert code == 130 and "rerun the same command to resume" in err
 
 
@@ -114,22 +96,22 @@ FLAGS = {
 @pytest.mark.parametrize("case", sorted(FLAGS))
 def test_bad_flags_are_refused_before_the_model_loads(case, files, tmp_path, capsys, no_model):
     extra, fragment = FLAGS[case]
-    code, _, err = run(args(files, tmp_path / "out", *extra), capsys)
+    code, _, err = run_cli(args(files, tmp_path / "out", *extra), capsys)
     assert_refused(code, err, fragment)
     assert not (tmp_path / "out").exists()
 
 
 def test_an_out_folder_that_is_a_file(files, tmp_path, capsys, no_model):
     (tmp_path / "out").write_text("")
-    code, _, err = run(args(files, tmp_path / "out"), capsys)
+    code, _, err = run_cli(args(files, tmp_path / "out"), capsys)
     assert_refused(code, err, "--out", "is a file")
-    code, _, err = run(args(files, tmp_path / "out" / "deeper"), capsys)
+    code, _, err = run_cli(args(files, tmp_path / "out" / "deeper"), capsys)
     assert_refused(code, err, "--out", "cannot be made")
 
 
 def test_a_cache_dir_that_is_a_file(files, tmp_path, capsys, no_model):
     (tmp_path / "cache").write_text("")
-    code, _, err = run(
+    code, _, err = run_cli(
         args(files, tmp_path / "out", "--cache-dir", str(tmp_path / "cache")), capsys
     )
     assert_refused(code, err, "--cache-dir", "is a file")
@@ -151,7 +133,7 @@ DATA = {
 def test_bad_data_files_are_refused(case, files, tmp_path, capsys, no_model):
     name, content, fragment = DATA[case]
     (tmp_path / name).write_bytes(content)
-    code, _, err = run(args(files, tmp_path / "out", dataset=tmp_path / name), capsys)
+    code, _, err = run_cli(args(files, tmp_path / "out", dataset=tmp_path / name), capsys)
     assert_refused(code, err, fragment)
     assert not (tmp_path / "out").exists()
 
@@ -168,40 +150,40 @@ def _edited_sae(tmp_path, change):
 
 def test_topk_with_k_above_d_sae(files, tmp_path, capsys):
     folder = _edited_sae(tmp_path, lambda cfg: cfg.update(k=1000))
-    code, _, err = run(args(files, tmp_path / "out", sae=folder), capsys)
+    code, _, err = run_cli(args(files, tmp_path / "out", sae=folder), capsys)
     assert_refused(code, err, "k=1000 exceeds d_sae=64")
 
 
 def test_a_config_value_of_the_wrong_type_names_its_field(files, tmp_path, capsys):
     folder = _edited_sae(tmp_path, lambda cfg: cfg.update(d_in="wide"))
-    code, _, err = run(args(files, tmp_path / "out", sae=folder), capsys)
+    code, _, err = run_cli(args(files, tmp_path / "out", sae=folder), capsys)
     assert_refused(code, err, "d_in", "integer")
 
 
 def test_a_python_factory_that_exits(files, tmp_path, capsys, monkeypatch):
     (tmp_path / "exits_factory.py").write_text("import sys\ndef build():\n    sys.exit(0)\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    code, _, err = run(args(files, tmp_path / "out", sae="python:exits_factory:build"), capsys)
+    code, _, err = run_cli(args(files, tmp_path / "out", sae="python:exits_factory:build"), capsys)
     assert_refused(code, err, "sys.exit(0)")
 
 
 # -- results folders -------------------------------------------------------------------------
 def test_a_corrupt_record_does_not_block_a_rerun(files, tmp_path, capsys):
     out = tmp_path / "out"
-    code, _, err = run(args(files, out, "--evals", "sparsity"), capsys)
+    code, _, err = run_cli(args(files, out, "--evals", "sparsity"), capsys)
     assert code == 0, err
     (path,) = out.glob("*.json")
     path.write_text("{ not json")
-    code, _, err = run(args(files, out, "--evals", "sparsity"), capsys)
+    code, _, err = run_cli(args(files, out, "--evals", "sparsity"), capsys)
     assert code == 0 and "warning:" in err and path.name in err
     json.loads(path.read_text())  # rewritten whole
 
 
 def test_a_foreign_json_file_does_not_hide_the_leaderboard(files, tmp_path, capsys):
     out = tmp_path / "out"
-    run(args(files, out, "--evals", "sparsity"), capsys)
+    run_cli(args(files, out, "--evals", "sparsity"), capsys)
     (out / "notes.json").write_text('{"mine": true}')
-    code, table, err = run(["leaderboard", "show", str(out)], capsys)
+    code, table, err = run_cli(["leaderboard", "show", str(out)], capsys)
     assert code == 0 and "sparsity.l0" in table and "sae" in table
 
 
@@ -209,7 +191,7 @@ def test_the_same_sae_twice_is_written_once(files, tmp_path, capsys):
     out = tmp_path / "out"
     argv = args(files, out, "--evals", "sparsity")
     argv.insert(2, str(files / "sae" / ".." / "sae"))
-    code, _, err = run(argv, capsys)
+    code, _, err = run_cli(argv, capsys)
     assert code == 0 and "given twice" in err
     assert len(list(out.glob("*.json"))) == 1
 
