@@ -44,6 +44,11 @@ FLAGS = {
 _ON_COMMAND_LINE: ContextVar[bool] = ContextVar("saebench_on_command_line", default=False)
 
 
+def on_command_line() -> bool:
+    """Whether messages should speak in flags (inside :func:`command_line`)."""
+    return _ON_COMMAND_LINE.get()
+
+
 def setting(name: str, value: object = None) -> str:
     """How the user names a setting where they are: ``--tokens`` on the command line,
     ``n_tokens=`` in Python (with ``value``: ``--tokens 5000`` / ``n_tokens=5000``).

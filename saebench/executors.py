@@ -52,6 +52,7 @@ def evaluate(
     cache_dir: str | Path | None = None,
     resume: bool = True,
     progress: bool = True,
+    llm: Any = None,
 ) -> list[EvalRecord]:
     """Evaluate one or many SAEs with the named evaluators; return (and write) records.
 
@@ -60,7 +61,9 @@ def evaluate(
     SAEs' own model); ``dataset`` a list of strings, a .txt/.jsonl path, ``"zoo"``, a Hugging
     Face dataset name, or token ids (a ``[n, ctx]`` tensor or array, a .pt/.npy/.safetensors
     file, a dataset with an ``input_ids`` column); ``evaluators`` a name, a comma-separated
-    string or a list. A record's numbers depend only on its key: never on the other SAEs of
+    string or a list; ``llm`` the judge of evaluators that ask an LLM (an
+    :class:`~saebench.llm.LlmSettings` or a dict of its fields, e.g. ``{"model": ..., "base_url":
+    ...}``; unset: the environment). A record's numbers depend only on its key: never on the other SAEs of
     the call, the batch size or the device count.
 
     Example:
@@ -89,6 +92,7 @@ def evaluate(
         sae_dtype=sae_dtype,
         cache_dir=cache_dir,
         progress=progress,
+        llm=llm,
         resources=resources,
     )
     records = run_local(groups, out_dir, resume=resume, resources=resources)

@@ -92,6 +92,7 @@ def _evaluate(jobs: list[_Job], model, spec: GroupSpec) -> None:
     device = spec.settings.device
     token_set = _token_set(spec, model, jobs) if any(job.spec.streams for job in jobs) else None
     runner = ModelRunner(model)
+    llm = _llm_client(spec) if any(job.spec.llm_model for job in jobs) else None
     shared: dict = {}
     tasks: dict = {}  # built once per group, by identity
     slots: dict[int, SaeSlot] = {}
@@ -105,6 +106,7 @@ def _evaluate(jobs: list[_Job], model, spec: GroupSpec) -> None:
             token_set=token_set,
             task=_task(job.spec, tasks),
             device=device,
+            llm=llm if job.spec.llm_model else None,
             shared=shared,
         )
         job.evaluator = cls(config, context)
@@ -136,6 +138,15 @@ def _evaluate(jobs: list[_Job], model, spec: GroupSpec) -> None:
             "shared_pass_seconds": shared_seconds,
             "finish_seconds": time.perf_counter() - began,
         }
+
+
+def _llm_client(spec: GroupSpec):
+    """One client (one response cache, one concurrency limit) for the group's judge."""
+    from saebench.llm.client import LlmClient
+
+    if spec.settings.llm is None:
+        raise SaebenchError("the plan names no LLM judge for its LLM evaluators; plan it again")
+    return LlmClient(spec.settings.llm)
 
 
 def _task(spec: EvaluatorSpec, built: dict):
@@ -211,6 +222,8 @@ def _record(job: _Job, spec: GroupSpec) -> EvalRecord:
             main_metric=cls.main_metric,
             higher_is_better=cls.directions(),
             headline=list(cls.headline or (cls.main_metric,)),
+            llm_model=job.spec.llm_model,
+            references=dict(cls.references),
         ),
         sae=SaeInfo(
             uri=job.sae_spec.uri,

@@ -30,7 +30,7 @@ def records_frame(records: Iterable[EvalRecord]) -> pd.DataFrame:
         >>> frame[["sae", "reconstruction.ce_loss_score"]]
     """
     rows, split = [], 0
-    for group in _by_sae_and_model(_newest_per_key(records)).values():
+    for group in _by_sae_and_model(newest_per_key(records)).values():
         variants = _variants(group)
         split += len(variants) > 1
         for chosen in variants:
@@ -48,8 +48,13 @@ def records_frame(records: Iterable[EvalRecord]) -> pd.DataFrame:
     return frame
 
 
-def _newest_per_key(records: Iterable[EvalRecord]) -> list[EvalRecord]:
-    """Copies of one record (same key) count once: the newest."""
+def newest_per_key(records: Iterable[EvalRecord]) -> list[EvalRecord]:
+    """Copies of one record (same key) count once: the newest.
+
+    Example:
+        >>> len(newest_per_key(records + copies)) == len(records)
+        True
+    """
     newest: dict[str, EvalRecord] = {}
     for record in records:
         old = newest.get(record.key)

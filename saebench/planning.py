@@ -19,8 +19,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from saebench.errors import SaebenchError, SaebenchWarning, setting
+from saebench.errors import SaebenchError, SaebenchWarning, on_command_line, setting
 from saebench.identity import stable_hash
+from saebench.llm.settings import LlmSettings
 from saebench.records import DatasetInfo, TaskInfo
 from saebench.resources import ModelSpec, Resources, SaeSpec
 
@@ -36,6 +37,7 @@ class EvaluatorSpec(BaseModel):
     config_hash: str
     streams: bool = True  # reads the shared activation pass (so its key holds the token set)
     task: TaskInfo | None = None
+    llm_model: str | None = None  # the judge model, for an evaluator that asks an LLM
 
 
 class TokenSpec(DatasetInfo):
@@ -51,6 +53,9 @@ class RunSettings(BaseModel):
     batch_size: int | None = None
     cache_dir: str | None = None
     progress: bool = True
+    # where the judge is served and how hard to push it (its model name is in the keys);
+    # never the API key, which is read from the environment where the group runs
+    llm: LlmSettings | None = None
 
 
 class GroupSpec(BaseModel):
@@ -98,26 +103,31 @@ def plan(
     sae_dtype: str | None = None,
     cache_dir: str | Path | None = None,
     progress: bool = True,
+    llm: LlmSettings | dict[str, Any] | None = None,
     resources: Resources | None = None,
 ) -> list[GroupSpec]:
     """Check the inputs, learn the identities of SAEs and model, and group the work.
 
     Arguments are those of :func:`saebench.evaluate`. ``separator`` is ``"bos"``, ``"eos"``,
     ``"sep"``, ``"none"`` or a token id; unset, each SAE's own metadata decides, else BOS
-    (SAELens's default).
+    (SAELens's default). ``llm`` (:class:`~saebench.llm.LlmSettings` or its fields) names
+    the judge of evaluators that ask an LLM; unset fields come from the environment, and
+    without a judge those evaluators are skipped with a warning that says how to enable them.
     """
     from saebench.models.load import parse_dtype
 
+    llm_settings = resolve_llm(llm)
+    specs = evaluator_specs(evaluators, configs or {}, llm_settings)
     settings = RunSettings(
         device=check_device(device),
         batch_size=_positive("batch_size", batch_size, optional=True),
         cache_dir=_cache_dir(cache_dir),
         progress=progress,
+        llm=llm_settings if any(spec.llm_model for spec in specs) else None,
     )
     _positive("n_tokens", n_tokens)
     if context_size is not None and _positive("context_size", context_size) < 2:
         raise SaebenchError(f"{setting('context_size')} must be at least 2 (got {context_size})")
-    specs = evaluator_specs(evaluators, configs or {})
     sae_torch_dtype = parse_dtype(sae_dtype)
     parse_dtype(model_dtype)
     # a bad data file is found before anything loads (resolving reads it once, to hash it)
@@ -203,9 +213,15 @@ def _cache_dir(cache_dir) -> str | None:
 
 
 def evaluator_specs(
-    names: str | Sequence[str], configs: dict[str, dict[str, Any]]
+    names: str | Sequence[str],
+    configs: dict[str, dict[str, Any]],
+    llm: LlmSettings | None = None,
 ) -> list[EvaluatorSpec]:
-    """Each named evaluator with its parsed config; unknown names and settings refused."""
+    """Each named evaluator with its parsed config; unknown names and settings refused.
+
+    An evaluator that asks an LLM is skipped, with a warning naming the setting that enables
+    it, when ``llm`` names no judge; if that leaves nothing to run, it is an error.
+    """
     from saebench.registry import evaluators
 
     if isinstance(names, str):
@@ -220,11 +236,14 @@ def evaluator_specs(
             f"settings given for evaluators not run: {', '.join(unknown)}; "
             f"add them to {setting('evaluators')} or drop the settings"
         )
-    specs = []
+    specs, skipped = [], []
     for name in names:
         cls = evaluators.get(name)
         config = parse_config(cls, configs.get(name, {}))
         needs = cls.needs_for(config)
+        if needs.llm and (llm is None or not llm.configured()):
+            skipped.append(f"skipped {name}: it needs {llm_hint()}")
+            continue
         values = config.model_dump(mode="json")
         specs.append(
             EvaluatorSpec(
@@ -234,9 +253,38 @@ def evaluator_specs(
                 config_hash=stable_hash(values),
                 streams=needs.activations,
                 task=_task_info(name, needs.task),
+                llm_model=llm.model if needs.llm else None,
             )
         )
+    if skipped and not specs:
+        raise SaebenchError("; ".join(skipped))
+    for message in skipped:
+        warnings.warn(message, SaebenchWarning, stacklevel=3)
     return specs
+
+
+def llm_hint() -> str:
+    """The settings that enable an evaluator that asks an LLM, as the user gives them."""
+    if on_command_line():
+        given = "--llm-model MODEL and --llm-base-url URL"
+    else:
+        given = 'llm={"model": MODEL, "base_url": URL}'
+    return (
+        f"an OpenAI-compatible judge: {given} (or SAEBENCH_LLM_MODEL and "
+        "SAEBENCH_LLM_BASE_URL); `saebench llm-sim` serves a rule-based one locally"
+    )
+
+
+def resolve_llm(llm: LlmSettings | dict[str, Any] | None) -> LlmSettings:
+    """The judge's settings: those given, the rest from the environment."""
+    if isinstance(llm, LlmSettings):
+        return llm.resolved()
+    try:
+        return LlmSettings(**(llm or {})).resolved()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise SaebenchError(f"llm setting {field}: {first['msg']}") from exc
 
 
 def _task_info(evaluator: str, request) -> TaskInfo | None:

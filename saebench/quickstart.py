@@ -1,9 +1,10 @@
 """``saebench quickstart``: the whole harness, offline, on the embedded default.
 
-Every zoo SAE is evaluated by every installed evaluator that needs no external service, in
-one call (so the model runs once per batch for all of them); the leaderboard is printed
-and a report (markdown + a PNG of L0 against CE-loss score with the Pareto frontier) is
-written next to the records.
+It is ``saebench run evals/quickstart.yaml``: every zoo SAE evaluated by every installed
+evaluator at its quickstart preset, in one group (so the model runs once per batch for all of
+them); evaluators that ask an LLM are skipped unless a judge is configured. The leaderboard is
+printed and a report (markdown + a PNG of L0 against CE-loss score with the Pareto frontier)
+is written next to the records.
 """
 
 from __future__ import annotations
@@ -17,43 +18,66 @@ DEFAULT_TOKENS = 32_768
 L0, CE_SCORE = "sparsity.l0", "reconstruction.ce_loss_score"
 
 
-def runnable_evaluators() -> tuple[list[str], dict[str, str]]:
-    """Evaluators that run offline, and those skipped with the setting that enables them."""
+def runnable_evaluators(llm=None, names=None) -> tuple[list[str], dict[str, str]]:
+    """Evaluators (of ``names``, default every installed one) that can run here, and those
+    skipped with the setting that enables them (the ones that ask an LLM, when no judge is
+    configured)."""
+    from saebench.planning import llm_hint, resolve_llm
     from saebench.registry import evaluators
 
+    judge = resolve_llm(llm).configured()
     run, skipped = [], {}
-    for name in evaluators.names():
+    for name in evaluators.names() if names is None else names:
         cls = evaluators.get(name)
-        needs = cls.needs_for(cls.Config())
-        if needs.llm:
-            skipped[name] = getattr(cls, "enable_hint", "an OpenAI-compatible server (--llm-url)")
+        if cls.needs_for(cls.Config()).llm and not judge:
+            skipped[name] = llm_hint()
         else:
             run.append(name)
     return run, skipped
 
 
-def run_quickstart(out: Path, n_tokens: int | None = None, progress: bool = True) -> Path:
-    """Evaluate the zoo and write ``out/records``, ``out/report.md`` and the plot."""
-    from saebench.executors import evaluate
+def quickstart_suite():
+    """The quickstart suite: ``evals/quickstart.yaml`` from the source tree, or the same
+    suite built here when saebench is installed without it (a test keeps the two equal)."""
+    from saebench.suites import Suite, load_suite, shipped_suites_dir
+
+    path = shipped_suites_dir() / "quickstart.yaml"
+    if path.is_file():
+        return load_suite(path)
+    return Suite(
+        name="quickstart",
+        version="1",
+        description="Every zoo SAE with every evaluator that runs offline, at quickstart size.",
+        saes=["zoo:*"],
+        model="zoo",
+        dataset="zoo",
+        tokens=DEFAULT_TOKENS,
+        preset="quickstart",
+        evaluators=["all"],
+        out="quickstart/records",
+    )
+
+
+def run_quickstart(out: Path, n_tokens: int | None = None, progress: bool = True, llm=None) -> Path:
+    """Run the quickstart suite; write ``out/records``, ``out/report.md`` and the plot.
+
+    Each evaluator runs with its ``quickstart`` settings (smaller pair and latent counts),
+    so the whole harness fits in a couple of minutes on a laptop.
+    """
     from saebench.leaderboard import leaderboard, render
     from saebench.plots import plot_tradeoff
+    from saebench.suites import run_suite
     from saebench.zoo.catalog import sae_names
 
-    names = sae_names()
-    if not names:
+    if not sae_names():
         raise SaebenchError(
             "the zoo has no SAEs; rebuild them with python -m saebench.zoo.build_saes"
         )
-    evaluator_names, skipped = runnable_evaluators()
-    records = evaluate(
-        [f"zoo:{name}" for name in names],
-        model="zoo",
-        dataset="zoo",
-        evaluators=evaluator_names,
-        n_tokens=n_tokens or DEFAULT_TOKENS,
-        out_dir=out / "records",
-        progress=progress,
-    )
+    suite = quickstart_suite()
+    if n_tokens is not None:
+        suite = suite.model_copy(update={"tokens": n_tokens})
+    _, skipped = runnable_evaluators(llm, suite.evaluator_configs()[0])
+    records = run_suite(suite, out / "records", llm=llm, progress=progress)
     frame = leaderboard(records)
     table = render(frame)
     print(table)
@@ -73,12 +97,17 @@ def run_quickstart(out: Path, n_tokens: int | None = None, progress: bool = True
 
 
 def _report(table: str, records, skipped: dict[str, str], plot_name: str) -> str:
-    first = records[0]
+    first = next((r for r in records if r.dataset is not None), records[0])
+    dataset = first.dataset
+    tokens = (
+        f"{dataset.n_tokens} tokens in {dataset.context_size}-token contexts"
+        if dataset is not None
+        else "prompt tasks only"
+    )
     lines = [
         "# saebench quickstart",
         "",
-        f"Model `{first.model.name}`, dataset `{first.dataset.name}`, "
-        f"{first.dataset.n_tokens} tokens in {first.dataset.context_size}-token contexts, "
+        f"Model `{first.model.name}`, dataset `{dataset.name if dataset else '-'}`, {tokens}, "
         f"saebench {first.provenance.saebench_version} ({first.provenance.git_commit}).",
         "",
         table,

@@ -40,6 +40,9 @@ class EvaluatorInfo(BaseModel):
     main_metric: str
     higher_is_better: dict[str, bool | None]
     headline: list[str] = Field(default_factory=list)  # metrics a leaderboard shows first
+    llm_model: str | None = None  # the judge of an evaluator that asks an LLM (in the key)
+    # reference methods measured beside the SAE: name -> metric holding its main-metric value
+    references: dict[str, str] = Field(default_factory=dict)
 
 
 class SaeInfo(BaseModel):
@@ -90,6 +93,8 @@ class Provenance(BaseModel):
     python: str
     device: str
     created_at: str
+    # where a record came from when saebench did not compute it (e.g. "saebench-json import")
+    source: str | None = None
 
 
 class EvalRecord(BaseModel):
@@ -137,11 +142,19 @@ def record_key(
         {
             "sae": [sae_uri, sae_weights],
             "model": [model.name, model.weights_hash, model.tokenizer_hash, model.dtype],
-            "evaluator": [evaluator.name, evaluator.version, evaluator.config_hash],
+            "evaluator": _evaluator_identity(evaluator),
             "tokens": tokens,
             "task": task.model_dump() if task is not None else None,
         }
     )
+
+
+def _evaluator_identity(evaluator) -> list[str]:
+    """Name, version and config hash, and the judge model of an evaluator that asks an LLM
+    (left out when there is none, so the keys of other evaluators stay as they were)."""
+    parts = [evaluator.name, evaluator.version, evaluator.config_hash]
+    judge = getattr(evaluator, "llm_model", None)
+    return [*parts, judge] if judge is not None else parts
 
 
 # -- files ----------------------------------------------------------------------------------

@@ -37,6 +37,12 @@ def eval_command(
     out: Path = typer.Option(Path("results"), "--out", help="folder for result records"),
     cache_dir: Path = typer.Option(None, "--cache-dir", help="keep activations here"),
     settings: list[str] = typer.Option([], "--set", help="EVALUATOR.FIELD=VALUE, repeatable"),
+    llm_model: str = typer.Option(
+        None, "--llm-model", help="judge of LLM evaluators (env SAEBENCH_LLM_MODEL)"
+    ),
+    llm_base_url: str = typer.Option(
+        None, "--llm-base-url", help="its OpenAI-compatible server (env SAEBENCH_LLM_BASE_URL)"
+    ),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="reuse finished records"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
     as_json: bool = typer.Option(False, "--json", help="print records as JSON"),
@@ -65,6 +71,7 @@ def eval_command(
             cache_dir=cache_dir,
             resume=resume,
             progress=not quiet and not as_json,
+            llm=llm_settings(llm_model, llm_base_url),
         )
     if as_json:
         emit_json([r.model_dump(mode="json") for r in records])
@@ -76,3 +83,10 @@ def eval_command(
 
 def _separator(value: str | None) -> str | int | None:
     return int(value) if value is not None and value.isdigit() else value
+
+
+def llm_settings(model: str | None, base_url: str | None) -> dict:
+    """The judge's flags as ``llm=`` settings (unset ones come from the environment)."""
+    return {
+        key: value for key, value in (("model", model), ("base_url", base_url)) if value is not None
+    }

@@ -1,4 +1,4 @@
-"""``saebench leaderboard show``: tables generated from result records."""
+"""``saebench leaderboard show|build|publish``: tables generated from result records."""
 
 from __future__ import annotations
 
@@ -20,3 +20,28 @@ def show(
     from saebench.records import load_records
 
     print(render(leaderboard(load_records(results), sort_by=sort_by), fmt))
+
+
+@app.command("build")
+def build(
+    results: Path = typer.Argument(..., help="folder of result records"),
+    name: str = typer.Option(..., "--name", help="leaderboard name, e.g. zoo"),
+    out: Path = typer.Option(Path("leaderboards"), "--out", help="parent folder"),
+) -> None:
+    """Write OUT/NAME: records, README.md, leaderboard.csv, plots/ and index.html."""
+    from saebench.board.build import build_board
+
+    target = build_board(results, name, out)
+    n_records = len(list((target / "records").glob("*.json")))
+    print(f"built {target}: {n_records} records; open {target / 'index.html'}")
+
+
+@app.command("publish")
+def publish(
+    board: Path = typer.Argument(..., help="a built leaderboard, e.g. leaderboards/zoo"),
+) -> None:
+    """Check provenance, keys and tables; write PUBLISHED.json if nothing is refused."""
+    from saebench.board.publish import publish_board
+
+    manifest = publish_board(board)
+    print(f"published: wrote {manifest}; the folder is ready to commit")

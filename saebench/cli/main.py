@@ -20,9 +20,13 @@ import typer
 from saebench.activations.scratch import Terminated
 from saebench.cli import (
     adapters_cmd,
+    autointerp_cmd,
     eval_cmd,
     evaluators_cmd,
+    interop_cmd,
     leaderboard_cmd,
+    llm_cmd,
+    run_cmd,
     tasks_cmd,
     zoo_cmd,
 )
@@ -37,8 +41,13 @@ app = typer.Typer(
 )
 app.command("eval")(eval_cmd.eval_command)
 app.command("quickstart")(zoo_cmd.quickstart_command)
+app.command("run")(run_cmd.run_command)
+app.command("llm-sim")(llm_cmd.llm_sim_command)
 app.add_typer(adapters_cmd.app, name="adapters")
+app.add_typer(autointerp_cmd.app, name="autointerp")
 app.add_typer(evaluators_cmd.app, name="evaluators")
+app.add_typer(interop_cmd.export_app, name="export")
+app.add_typer(interop_cmd.import_app, name="import")
 app.add_typer(leaderboard_cmd.app, name="leaderboard")
 app.add_typer(tasks_cmd.app, name="tasks")
 app.add_typer(zoo_cmd.app, name="zoo")

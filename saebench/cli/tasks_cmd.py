@@ -21,6 +21,11 @@ def list_tasks(as_json: bool = typer.Option(False, "--json")) -> None:
     rows = []
     for name in tasks.names():
         row = {"name": name, "package": tasks.source(name)}
+        if needed := _required_fields(tasks.get(name)):
+            # a task that reads the user's files (ravel: data_dir) has no default to list
+            flags = " ".join(f"--set {f}=..." for f in needed)
+            rows.append({**row, "description": f"needs {flags} (see `saebench tasks show {name}`)"})
+            continue
         try:
             task = build_task(name)
         except SaebenchError as exc:  # one broken plug-in must not hide the others
@@ -41,19 +46,31 @@ def list_tasks(as_json: bool = typer.Option(False, "--json")) -> None:
 def show_task(
     name: str = typer.Argument(..., help="A task name from `saebench tasks list`."),
     settings: list[str] = typer.Option([], "--set", help=SET_HELP),
+    data_dir: str | None = typer.Option(
+        None, "--data-dir", help="The task's data folder (config data_dir; ravel: RAVEL's files)."
+    ),
+    entity_type: str | None = typer.Option(
+        None, "--entity-type", help="The entity type (config entity_type; ravel: city, verb, ...)."
+    ),
     split: str | None = typer.Option(None, help="The split whose prompts to print."),
     n: int = typer.Option(5, "-n", help="Prompts to print per split."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """A task's config, attributes, pair builders, counts per split and example prompts
-    (spans shown as [text]{name})."""
+    (spans shown as [text]{name}); a task that describes its data (ravel: entities,
+    attributes and templates per split) prints that too."""
     from saebench.tasks.base import build_task
 
-    task = build_task(name, _config(settings))
+    config = _config(settings)
+    for field, value in (("data_dir", data_dir), ("entity_type", entity_type)):
+        if value is not None:
+            config[field] = value
+    task = build_task(name, config)
     spec = task.spec()
     splits = [split] if split else list(task.splits)
     examples = {s: task.prompts(s)[:n] for s in splits}
     values = task.attribute_values()
+    data = task.describe() if callable(getattr(task, "describe", None)) else None
     if as_json:
         emit_json(
             {
@@ -62,6 +79,7 @@ def show_task(
                 "attributes": {k: len(v) for k, v in values.items()},
                 "pair_builders": sorted(task.pair_builders()),
                 "counts": task.counts(),
+                **({"data": data} if data is not None else {}),
                 "prompts": {s: [_prompt_row(p) for p in ps] for s, ps in examples.items()},
             }
         )
@@ -71,6 +89,8 @@ def show_task(
     print(f"pair builders: {', '.join(sorted(task.pair_builders())) or 'none'}\n")
     emit_table([_attribute_row(k, v) for k, v in values.items()])
     print()
+    if data is not None:
+        _print_data(data)
     emit_table([{"split": s, **c} for s, c in task.counts().items()])
     for s, prompts in examples.items():
         print(f"\n{s}:")
@@ -92,6 +112,27 @@ def _config(settings: list[str]) -> dict:
         except json.JSONDecodeError:
             config[field] = value
     return config
+
+
+def _required_fields(cls) -> list[str]:
+    return [f for f, info in cls.Config.model_fields.items() if info.is_required()]
+
+
+def _print_data(data: dict) -> None:
+    """A task's own description of its data: entities per split, then per attribute."""
+    entities = data.get("entities", {})
+    print(f"entities: {', '.join(f'{s} {k}' for s, k in entities.items())}")
+    rows = []
+    for attribute, row in data.get("attributes", {}).items():
+        templates = row.pop("templates", {})
+        rows.append(
+            {"attribute": attribute, **{f"templates {s}": k for s, k in templates.items()}, **row}
+        )
+    emit_table(rows)
+    notes = {k: v for k, v in data.items() if k not in ("entities", "attributes")}
+    if notes:
+        print("; ".join(f"{k}: {v}" for k, v in notes.items()))
+    print()
 
 
 def _attribute_row(name: str, values: list[str]) -> dict:

@@ -24,8 +24,17 @@ def quickstart_command(
     out: Path = typer.Option(Path("quickstart"), "--out", help="records and report go here"),
     tokens: int = typer.Option(None, "--tokens", help="tokens per SAE (default: quickstart's)"),
     quiet: bool = typer.Option(False, "--quiet"),
+    llm_model: str = typer.Option(
+        None, "--llm-model", help="judge for autointerp (env SAEBENCH_LLM_MODEL)"
+    ),
+    llm_base_url: str = typer.Option(
+        None, "--llm-base-url", help="its OpenAI-compatible server (env SAEBENCH_LLM_BASE_URL)"
+    ),
 ) -> None:
     """Evaluate every zoo SAE offline and write a leaderboard and a report."""
+    from saebench.cli.eval_cmd import llm_settings
     from saebench.quickstart import run_quickstart
 
-    run_quickstart(out, n_tokens=tokens, progress=not quiet)
+    run_quickstart(
+        out, n_tokens=tokens, progress=not quiet, llm=llm_settings(llm_model, llm_base_url)
+    )

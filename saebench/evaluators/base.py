@@ -136,6 +136,7 @@ class EvalContext:
     token_set: Any = None  # the streamed token set (None for an evaluator that streams none)
     task: Any = None  # the built task of ``Needs.task`` (a saebench.tasks.Task)
     device: str = "cpu"
+    llm: Any = None  # a saebench.llm.LlmClient for an evaluator whose needs ask for one
     extras: dict[str, Any] = field(default_factory=dict)
     # One dict for every evaluator of a run: work that does not depend on the SAE (a
     # statistic of the hook's activations, say) is done once and found here by the others.
@@ -159,6 +160,12 @@ class Evaluator:
     # metrics a leaderboard shows for this evaluator (empty: the main metric only)
     headline: ClassVar[tuple[str, ...]] = ()
     needs: ClassVar[Needs] = Needs()
+    # reference methods the evaluator measures beside the SAE (RAVEL's neurons and DAS, say),
+    # each named with the metric that holds its value of the main metric; a leaderboard
+    # shows them as rows of their own
+    references: ClassVar[dict[str, str]] = {}
+    # config values for ``saebench quickstart`` (smaller counts, so the whole zoo runs fast)
+    quickstart: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, config: EvalConfig, context: EvalContext) -> None:
         self.config = config

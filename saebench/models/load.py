@@ -84,6 +84,8 @@ def load_local(path: Path, device: str = "cpu", dtype: torch.dtype | None = None
     model = HookedTransformer(cfg, tokenizer=tokenizer, move_to_device=False)
     model.load_state_dict(load_file(str(weights)), strict=True)
     model = model.to(device, print_details=False)
+    # a folder's revision is whatever its config.json says (the zoo's names its bundle)
+    model.cfg.revision = fields.get("revision")
     return (model.to(dtype, print_details=False) if dtype else model).eval()
 
 

@@ -28,6 +28,8 @@ from saebench.zoo.evaluate_model import GATES, evaluate, passes_gates
 from saebench.zoo.model import MODEL_NAME, model_dir, saved_state_dict
 from saebench.zoo.tokenizer import build_tokenizer, load_tokenizer, save_tokenizer
 
+# The bundle revision written to config.json: records name the model by it.
+REVISION = "zoo-1"
 STEPS_PER_MINUTE = 190
 VAL_KEYS = (
     "country_accuracy",
@@ -219,7 +221,9 @@ def build(
 
     from safetensors.torch import save_file
 
-    (out / "config.json").write_text(json.dumps(kwargs, indent=2) + "\n")
+    # the revision names this bundle in records; bump it whenever the model is rebuilt
+    config = {**kwargs, "revision": REVISION}
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     save_file(saved_state_dict(model), str(out / "model.safetensors"))
     log("evaluating the test split")
     metrics = evaluate(model, "test")

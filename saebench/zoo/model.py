@@ -25,8 +25,16 @@ def model_dir() -> Path:
 
 
 def config_kwargs(path: Path | None = None) -> dict:
-    """The ``HookedTransformerConfig`` keyword arguments saved in ``config.json``."""
-    return json.loads(((path or model_dir()) / "config.json").read_text())
+    """The ``HookedTransformerConfig`` keyword arguments saved in ``config.json`` (all of
+    its fields but the bundle's ``revision``)."""
+    fields = json.loads(((path or model_dir()) / "config.json").read_text())
+    fields.pop("revision", None)
+    return fields
+
+
+def revision(path: Path | None = None) -> str | None:
+    """The bundle revision ``config.json`` names (records carry it as the model revision)."""
+    return json.loads(((path or model_dir()) / "config.json").read_text()).get("revision")
 
 
 def load_model(device: str = "cpu", dtype: torch.dtype = torch.float32, path: Path | None = None):
@@ -53,6 +61,7 @@ def load_model(device: str = "cpu", dtype: torch.dtype = torch.float32, path: Pa
     if wrong:
         raise ValueError(f"{weights}: does not match config.json (keys {wrong[:5]})")
     model = model.to(dtype, print_details=False).to(device, print_details=False)
+    model.cfg.revision = revision(folder)
     return model.eval()
 
 

@@ -1,4 +1,7 @@
-"""The quickstart end to end on the shipped zoo (a reduced token budget)."""
+"""The quickstart end to end on the shipped zoo (a reduced token budget): it is a run of the
+quickstart suite (run once for the module, shared by the tests)."""
+
+import warnings
 
 import pytest
 
@@ -6,44 +9,71 @@ from saebench.cli.main import main
 from saebench.records import load_records
 from saebench.zoo.catalog import sae_names
 
+TOKENS = 4096
 
-def test_quickstart_writes_records_table_report_and_plot(tmp_path, capsys):
+
+@pytest.fixture(scope="module")
+def quickstart(tmp_path_factory):
     if not sae_names():
         pytest.skip("no zoo SAEs; build them with python -m saebench.zoo.build_saes")
-    with pytest.raises(SystemExit) as exit_info:
-        main(["quickstart", "--out", str(tmp_path), "--tokens", "4096", "--quiet"])
-    out = capsys.readouterr().out
-    assert exit_info.value.code == 0
-    records = load_records(tmp_path / "records")
+    out = tmp_path_factory.mktemp("quickstart")
+    import contextlib
+    import io
+
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout), pytest.raises(SystemExit) as exit_info:
+        main(["quickstart", "--out", str(out), "--tokens", str(TOKENS), "--quiet"])
+    return out, exit_info.value.code, stdout.getvalue()
+
+
+def test_quickstart_writes_records_table_report_and_plot(quickstart):
+    out_dir, code, out = quickstart
+    assert code == 0
+    records = load_records(out_dir / "records")
     evaluators = {r.evaluator.name for r in records}
     assert {"reconstruction", "sparsity", "mdl"} <= evaluators
     assert {r.sae.name for r in records} == set(sae_names())
-    assert all(r.dataset.n_tokens == 4096 for r in records)
-    report = (tmp_path / "report.md").read_text()
+    streamed = [r for r in records if r.dataset is not None]
+    assert streamed and all(r.dataset.n_tokens == TOKENS for r in streamed)
+    report = (out_dir / "report.md").read_text()
     assert "resid-topk-16" in report and "l0_vs_ce_loss_score.png" in report
-    assert (tmp_path / "l0_vs_ce_loss_score.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out_dir / "l0_vs_ce_loss_score.png").read_bytes()[:4] == b"\x89PNG"
     # the table is sorted by the main metric of the first evaluator with a direction
     assert out.index("| sae") < out.index("resid-random")
 
 
-def test_a_zoo_sae_alone_gets_the_records_it_got_beside_every_other(tmp_path, capsys):
+def test_the_quickstart_is_a_run_of_the_quickstart_suite(quickstart):
+    """Its records are exactly those the shipped suite plans (same keys: evaluators, presets,
+    token set), each once; an LLM evaluator is skipped without a judge."""
+    from saebench.quickstart import quickstart_suite, runnable_evaluators
+
+    out_dir, _, out = quickstart
+    suite = quickstart_suite().model_copy(update={"tokens": TOKENS})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the skip warning, already shown by the quickstart
+        groups = suite.plan(progress=False)
+    planned = {g.key(s, e) for g in groups for s in g.saes for e in g.evaluators}
+    records = load_records(out_dir / "records")
+    assert sorted(r.key for r in records) == sorted(planned)
+    _, skipped = runnable_evaluators(None, suite.evaluator_configs()[0])
+    for name in skipped:
+        assert f"skipped {name}: needs" in out
+
+
+def test_a_zoo_sae_alone_gets_the_records_it_got_beside_every_other(quickstart):
     """The quickstart evaluates all zoo SAEs in one call; each alone gives the same keys and
     numbers (float32 forwards at another batch shape differ in the last bits)."""
     import saebench
 
-    if not sae_names():
-        pytest.skip("no zoo SAEs")
-    with pytest.raises(SystemExit):
-        main(["quickstart", "--out", str(tmp_path), "--tokens", "4096", "--quiet"])
-    capsys.readouterr()
-    together = {(r.sae.name, r.evaluator.name): r for r in load_records(tmp_path / "records")}
+    out_dir, _, _ = quickstart
+    together = {(r.sae.name, r.evaluator.name): r for r in load_records(out_dir / "records")}
     for name in ("resid-relu", "transcoder-mlp"):
         alone = saebench.evaluate(
             f"zoo:{name}",
             model="zoo",
             dataset="zoo",
             evaluators=["reconstruction", "mdl"],
-            n_tokens=4096,
+            n_tokens=TOKENS,
             progress=False,
         )
         for record in alone:

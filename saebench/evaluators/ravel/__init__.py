@@ -1,0 +1,24 @@
+"""The ``ravel`` evaluator (entry point ``ravel``): RAVEL's cause, isolation and
+disentanglement scores for an SAE's latents, beside the neuron, PCA and DAS references.
+
+Modules, one job each: ``featurizers`` (the SAE, neuron, PCA and DAS "dictionaries" behind
+one interface), ``interventions`` (swaps at the entity token, greedy answers),
+``selection`` (MDBM mask, probe, DAS training), ``prepared`` (pairs made ready once per
+hook), ``methods`` and ``references`` (one method's scores), ``scores`` (the arithmetic),
+``run`` (one record), ``evaluator`` (config, metrics, the plug-in). ``instances`` builds the
+pairs from a task. Importing this package loads no torch.
+
+Example:
+    >>> from saebench.evaluators.ravel import RavelConfig
+    >>> RavelConfig(targets=["country"], seeds=[0, 1]).task_request().name
+    'zoo-cities'
+"""
+
+from saebench.evaluators.ravel.evaluator import (
+    QUICKSTART_CONFIG,
+    RavelConfig,
+    RavelEvaluator,
+    RavelMetrics,
+)
+
+__all__ = ["QUICKSTART_CONFIG", "RavelConfig", "RavelEvaluator", "RavelMetrics"]

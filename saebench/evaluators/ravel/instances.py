@@ -1,0 +1,394 @@
+"""RAVEL instances: the prompts a model answers correctly, and the cause and isolation pairs
+built from them, per target attribute and split.
+
+**Filtering.** Every prompt of the task that falls in an instance split (below) is answered
+greedily for ``answer_tokens`` tokens; the decoded text counts as correct by
+:func:`is_correct`. ``survivors[attribute][split]`` says how many prompts there were and
+how many the model answered.
+
+**Pairs.** For a target attribute ``t`` and a split, among surviving prompts only:
+
+* *cause*: the base asks about ``t``; the source is another entity's prompt with the same
+  template whose value of ``t`` differs; ``expected`` is the source's value of ``t``;
+* *isolation*: the base asks about another attribute ``a``; the source is another entity's
+  prompt with the same template whose values of ``t`` **and** of ``a`` differ from the
+  base's (a source sharing ``a`` would count as isolated even if everything were patched);
+  ``expected`` is the base's value of ``a``. The other attributes take turns, so each gets
+  an equal share of the pairs.
+
+A source is drawn by first drawing a value of ``t`` uniformly among the candidates' values,
+then an entity of that value, so frequent values (English, United States) do not dominate.
+Each (target, split, kind) holds at most ``n_pairs`` distinct pairs, drawn from a random
+generator seeded by ``seed`` and the (target, split, kind, attribute) it serves: the pairs of
+one target do not depend on which other targets were asked for.
+
+**Splits.** ``"train"`` (train entities under train templates; for mask, probe and DAS
+training), ``"entity"`` (held-out entities under train templates) and ``"context"`` (train
+entities under held-out templates); base and source always come from the same split. The
+mapping comes from the task (:func:`instance_split`): a task with an ``instance_split(prompt)``
+method (``ravel``) says it itself; a task with a ``phrasing`` axis (``zoo-cities``) uses its
+``test`` cities as held-out entities and its ``unseen_anywhere`` phrasings (never in training
+for any city) as held-out templates. ``val`` entities, and diagnostic phrasings, are unused.
+
+Example:
+    >>> task = build_task("zoo-cities")
+    >>> inst = build_instances(task, ModelRunner(model), targets=["country"], n_pairs=64)
+    >>> inst.survivors["country"]["entity"]          # {"prompts": ..., "correct": ...}
+    >>> pair = inst.select(target="country", split="entity", kind="cause")[0]
+    >>> pair.base.text, pair.source.text, pair.expected
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from saebench.errors import SaebenchError
+from saebench.tasks.base import Task, TaskPrompt
+from saebench.tasks.ravel import alternatives, instance_split_of, same_value
+
+SPLITS: tuple[str, ...] = ("train", "entity", "context")
+KINDS: tuple[str, ...] = ("cause", "isolation")
+
+
+@dataclass(frozen=True)
+class RavelPair:
+    """A base prompt, the source whose entity representation is patched in, and the answer
+    that counts as success (see the module docstring)."""
+
+    base: TaskPrompt
+    source: TaskPrompt
+    target: str  # the attribute the intervention means to change
+    asks: str  # the attribute the base prompt asks about (== target for cause pairs)
+    kind: str  # "cause" | "isolation"
+    expected: str  # source's value of `asks` (cause) or base's value (isolation)
+    split: str  # "train" | "entity" | "context"
+
+
+@dataclass
+class Instances:
+    """The pairs, and ``survivors[attribute][split] = {"prompts": n, "correct": k}``.
+
+    ``answer_tokens`` is the number of greedy tokens the filter compared: score
+    interventions with the same number, so that a prompt is judged by the same rule.
+    """
+
+    pairs: list[RavelPair]
+    survivors: dict[str, dict[str, dict[str, int]]]
+    answer_tokens: int = 1
+
+    def select(
+        self, *, target: str | None = None, split: str | None = None, kind: str | None = None
+    ) -> list[RavelPair]:
+        """The pairs of one target, split and/or kind (None: any), in their stored order.
+
+        Example:
+            >>> instances.select(target="country", split="train", kind="isolation")
+        """
+        return [
+            p
+            for p in self.pairs
+            if (target is None or p.target == target)
+            and (split is None or p.split == split)
+            and (kind is None or p.kind == kind)
+        ]
+
+    def counts(self) -> dict[str, dict[str, dict[str, int]]]:
+        """Pairs per ``[target][split][kind]``."""
+        out: dict[str, dict[str, dict[str, int]]] = {}
+        for p in self.pairs:
+            row = out.setdefault(p.target, {}).setdefault(p.split, dict.fromkeys(KINDS, 0))
+            row[p.kind] += 1
+        return out
+
+
+# -- the comparison --------------------------------------------------------------------------------
+_WORD = re.compile(r"-?\d+|[^\W\d_]+")
+
+
+def normalise(text: str) -> list[str]:
+    """The words of ``text``, case-folded: runs of letters, and integers with their sign;
+    whitespace, punctuation, quotes, underscores and special-token brackets separate words.
+
+    Example:
+        >>> normalise(' "Asia/Ho_Chi_Minh"},')
+        ['asia', 'ho', 'chi', 'minh']
+    """
+    return _WORD.findall(text.casefold())
+
+
+def is_correct(generated: str, expected: str) -> bool:
+    """Whether ``generated`` (decoded greedy tokens) begins with ``expected`` word for word,
+    after :func:`normalise`: case, whitespace and punctuation do not count, the match must
+    end at a word boundary ("Indiana" does not answer "India"), and a truncated answer
+    ("United" for "United States") is wrong. A label of several values joined by commas
+    (RAVEL's ``"Arabic,Kurdish"``) accepts any of them. A decimal reads as its integer part
+    followed by its digits ("57.7" answers "57"), as RAVEL's coordinates are whole degrees.
+
+    Example:
+        >>> is_correct(' United States."', "United States"), is_correct(" Indiana", "India")
+        (True, False)
+    """
+    words = normalise(generated)
+    for value in alternatives(expected):
+        want = normalise(value)
+        if want and words[: len(want)] == want:
+            return True
+    return False
+
+
+# -- splits ----------------------------------------------------------------------------------------
+def instance_split(task: Task, prompt: TaskPrompt) -> str | None:
+    """``"train"``, ``"entity"``, ``"context"`` or None (unused) for one prompt of ``task``:
+    the task's own ``instance_split`` method when it has one, else its ``phrasing`` axis
+    (zoo-cities: ``test`` cities are held out, ``unseen_anywhere`` phrasings are held-out
+    templates, diagnostic phrasings are unused)."""
+    own = getattr(task, "instance_split", None)
+    if callable(own):
+        return own(prompt)
+    if "phrasing" in task.axes:
+        phrasing = prompt.tags["phrasing"]
+        if phrasing == "diagnostic":
+            return None
+        return instance_split_of(prompt.split, "test" if phrasing == "unseen_anywhere" else "train")
+    raise SaebenchError(
+        f"task {task.name!r} does not say which prompts hold held-out templates: give it an "
+        "instance_split(prompt) method or a 'phrasing' axis (see docs/evaluators/ravel.md)"
+    )
+
+
+# -- filtering -------------------------------------------------------------------------------------
+def default_answer_tokens(model, prompts: Sequence[TaskPrompt]) -> int:
+    """The most tokens any answer of ``prompts`` takes (any of its alternatives), alone or
+    after a space."""
+    values = sorted({v for p in prompts for v in alternatives(p.answer)})
+    tokenizer = model.tokenizer
+    longest = 1
+    for value in values:
+        for text in (value, " " + value):
+            longest = max(longest, len(tokenizer(text, add_special_tokens=False)["input_ids"]))
+    return longest
+
+
+def answer_texts(
+    runner, prompts: Sequence[TaskPrompt], n_tokens: int, batch_size: int
+) -> list[str]:
+    """The decoded greedy continuation of ``n_tokens`` tokens of each prompt, in order."""
+    from saebench.models.prompts import make_batch
+
+    # similar lengths batch together (less padding); results are put back in input order
+    order = sorted(range(len(prompts)), key=lambda i: (len(prompts[i].text), i))
+    texts: list[str] = [""] * len(prompts)
+    tokenizer = runner.model.tokenizer
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        batch = make_batch(runner.model, [prompts[i].text for i in rows])
+        tokens = runner.answer(batch, n_tokens)[0].cpu().tolist()
+        for i, ids in zip(rows, tokens, strict=True):
+            texts[i] = tokenizer.decode(ids)
+    return texts
+
+
+@dataclass
+class Answered:
+    """The prompts a model answered, per instance split, with the counts of
+    :class:`Instances` and the number of tokens compared; :func:`make_pairs` draws pairs
+    from it (with any seed or cap, without answering again)."""
+
+    kept: dict[str, list[TaskPrompt]]
+    survivors: dict[str, dict[str, dict[str, int]]]
+    attributes: list[str]
+    answer_tokens: int
+
+
+def answered(
+    task: Task, runner, *, answer_tokens: int | None = None, batch_size: int = 64
+) -> Answered:
+    """Answer every prompt of ``task`` that falls in an instance split, and keep the right ones.
+
+    Example:
+        >>> kept = answered(build_task("zoo-cities"), ModelRunner(model))
+        >>> kept.survivors["country"]["entity"]
+    """
+    attributes = list(dict.fromkeys(p.asks for p in task.prompts()))
+    items = [(p, s) for p in task.prompts() if (s := instance_split(task, p))]
+    prompts = [p for p, _ in items]
+    if answer_tokens is None:
+        answer_tokens = default_answer_tokens(runner.model, prompts) if prompts else 1
+    if answer_tokens < 1:
+        raise SaebenchError(f"answer_tokens must be at least 1, not {answer_tokens}")
+    texts = answer_texts(runner, prompts, answer_tokens, batch_size) if prompts else []
+    counts = {a: {s: {"prompts": 0, "correct": 0} for s in SPLITS} for a in attributes}
+    kept: dict[str, list[TaskPrompt]] = {s: [] for s in SPLITS}
+    for (prompt, split), text in zip(items, texts, strict=True):
+        ok = is_correct(text, prompt.answer)
+        counts[prompt.asks][split]["prompts"] += 1
+        counts[prompt.asks][split]["correct"] += ok
+        if ok:
+            kept[split].append(prompt)
+    return Answered(kept, counts, attributes, answer_tokens)
+
+
+# -- pairs -----------------------------------------------------------------------------------------
+def _entity(prompt: TaskPrompt) -> str:
+    start, end = prompt.spans["entity"]
+    return prompt.text[start:end]
+
+
+def _template(prompt: TaskPrompt) -> tuple[str, str]:
+    """The prompt's text with its entity cut out, and the attribute it asks: two prompts
+    share a template when these are equal."""
+    start, end = prompt.spans["entity"]
+    return prompt.text[:start] + "\0" + prompt.text[end:], prompt.asks
+
+
+class _Sampler:
+    """Sources for bases of one split, drawn among surviving prompts of the same template."""
+
+    def __init__(self, prompts: list[TaskPrompt]) -> None:
+        self.by_template: dict[tuple[str, str], list[TaskPrompt]] = defaultdict(list)
+        for prompt in prompts:
+            self.by_template[_template(prompt)].append(prompt)
+
+    def source(
+        self,
+        base: TaskPrompt,
+        target: str,
+        also: str | None,
+        rng: random.Random,
+        used: set[str] = frozenset(),  # type: ignore[assignment]
+    ) -> TaskPrompt | None:
+        """A prompt of ``base``'s template whose ``target`` (and ``also``) value differs and
+        whose entity is not in ``used``, its ``target`` value drawn uniformly first."""
+        by_value: dict[str, list[TaskPrompt]] = defaultdict(list)
+        for other in self.by_template[_template(base)]:
+            a = other.attributes
+            if target not in a or same_value(a[target], base.attributes[target]):
+                continue
+            if also is not None and same_value(a[also], base.attributes[also]):
+                continue
+            if _entity(other) not in used:
+                by_value[a[target]].append(other)
+        if not by_value:
+            return None
+        value = rng.choice(sorted(by_value))
+        return rng.choice(by_value[value])
+
+
+def _stream(
+    bases: list[TaskPrompt], sampler: _Sampler, target: str, also: str | None, rng: random.Random
+) -> Iterator[tuple[TaskPrompt, TaskPrompt]]:
+    """Distinct (base, source) pairs: passes over the shuffled bases, each drawing for every
+    base one source it has not had yet, until no base has a new one."""
+    order = list(bases)
+    rng.shuffle(order)
+    used: list[set[str]] = [set() for _ in order]
+    live = list(range(len(order)))
+    while live:
+        still = []
+        for i in live:
+            source = sampler.source(order[i], target, also, rng, used[i])
+            if source is not None:
+                used[i].add(_entity(source))
+                still.append(i)
+                yield order[i], source
+        live = still
+
+
+def _pairs_for(
+    kept: list[TaskPrompt],
+    sampler: _Sampler,
+    target: str,
+    split: str,
+    attributes: Sequence[str],
+    n_pairs: int,
+    seed: int,
+) -> list[RavelPair]:
+    out = []
+    cause = [p for p in kept if p.asks == target]
+    rng = random.Random(f"ravel|{seed}|{target}|{split}|cause")
+    for base, source in _take(_stream(cause, sampler, target, None, rng), n_pairs):
+        out.append(RavelPair(base, source, target, target, "cause", source.answer, split))
+    streams = []
+    for other in attributes:
+        if other == target:
+            continue
+        bases = [p for p in kept if p.asks == other and target in p.attributes]
+        rng = random.Random(f"ravel|{seed}|{target}|{split}|isolation|{other}")
+        streams.append(_stream(bases, sampler, target, other, rng))
+    for base, source in _take(_round_robin(streams), n_pairs):
+        out.append(RavelPair(base, source, target, base.asks, "isolation", base.answer, split))
+    return out
+
+
+def _take(items: Iterator, n: int) -> list:
+    out = []
+    for item in items:
+        if len(out) == n:
+            break
+        out.append(item)
+    return out
+
+
+def _round_robin(streams: list[Iterator]) -> Iterator:
+    live = list(streams)
+    while live:
+        for stream in list(live):
+            item = next(stream, None)
+            if item is None:
+                live.remove(stream)
+            else:
+                yield item
+
+
+def make_pairs(
+    answers: Answered, *, targets: list[str] | None = None, n_pairs: int = 256, seed: int = 0
+) -> Instances:
+    """At most ``n_pairs`` cause and ``n_pairs`` isolation pairs per (target, split) among
+    the prompts of ``answers`` (``targets`` default to every attribute asked).
+
+    Example:
+        >>> instances = make_pairs(answered(task, runner), targets=["country"], seed=1)
+    """
+    if n_pairs < 1:
+        raise SaebenchError(f"n_pairs must be at least 1, not {n_pairs}")
+    attributes = answers.attributes
+    targets = list(attributes if targets is None else targets)
+    if unknown := [t for t in targets if t not in attributes]:
+        raise SaebenchError(
+            f"the task asks no prompt about {', '.join(map(repr, unknown))} "
+            f"(targets: {', '.join(attributes)})"
+        )
+    pairs = []
+    for split in SPLITS:
+        kept = answers.kept[split]
+        sampler = _Sampler(kept)
+        for target in targets:
+            pairs += _pairs_for(kept, sampler, target, split, attributes, n_pairs, seed)
+    pairs.sort(key=lambda p: (targets.index(p.target), SPLITS.index(p.split)))
+    return Instances(pairs=pairs, survivors=answers.survivors, answer_tokens=answers.answer_tokens)
+
+
+def build_instances(
+    task: Task,
+    runner,
+    *,
+    targets: list[str] | None = None,
+    n_pairs: int = 256,
+    seed: int = 0,
+    answer_tokens: int | None = None,
+    batch_size: int = 64,
+) -> Instances:
+    """Filter ``task``'s prompts by what ``runner``'s model answers (:func:`answered`), then
+    build at most ``n_pairs`` cause and ``n_pairs`` isolation pairs per (target, split)
+    (:func:`make_pairs`). ``answer_tokens`` defaults to the longest answer in tokens.
+
+    Example:
+        >>> inst = build_instances(build_task("zoo-cities"), ModelRunner(model), n_pairs=128)
+        >>> len(inst.select(target="country", split="entity", kind="cause"))
+    """
+    answers = answered(task, runner, answer_tokens=answer_tokens, batch_size=batch_size)
+    return make_pairs(answers, targets=targets, n_pairs=n_pairs, seed=seed)

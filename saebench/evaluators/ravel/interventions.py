@@ -1,0 +1,141 @@
+"""Interchange interventions at the entity's last token, for any featurizer.
+
+Pairs are turned once into :class:`PairChunk` objects (the base prompts as a batch whose
+answer is the expected value, the clean pass the tail restarts from, and the source's
+activation at its own entity token). An intervention is a featurizer and the weights of its
+coordinates (bool at evaluation, float while a mask learns): at the base's entity token
+the weighted coordinates come from the source and the rest from the base, decoded without
+the SAE's error term unless ``keep_error``. :func:`intervene` reads the greedy answer under
+several interventions at once and says which pairs got their expected answer;
+:func:`first_token_logits` is the differentiable part the mask and DAS trainings use.
+
+Example:
+    >>> chunks = prepare_pairs(runner, sae.meta.hook_name, pairs, batch_size=64)
+    >>> ok = intervene(runner, chunks, [(sae, mask), (neurons, all_ones)])  # [2, n_pairs]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from saebench.models.edits import patch_latents, read_rows
+from saebench.models.prompts import Prompt, PromptBatch, make_batch
+
+ENTITY = "entity"  # the span every RAVEL prompt names
+POSITIONS = ("entity", "last")  # the entity's last token (RAVEL), or the prompt's last token
+
+# a featurizer (an SAE, or one of saebench.evaluators.ravel.featurizers) and its weights
+Intervention = tuple[object, Tensor]
+
+
+@dataclass
+class PairChunk:
+    """Up to ``batch_size`` pairs, ready to be intervened on."""
+
+    pairs: list
+    base: PromptBatch  # answers are the pairs' expected values
+    clean: dict[str, Tensor]  # the base's clean pass where the tail restarts
+    source_x: Tensor  # [n, d] the source's activation at its entity token
+    hook: str
+    where: Tensor  # [n] the base's column that is patched
+
+    @property
+    def expected_first(self) -> Tensor:
+        """The first token of each expected answer, as it would follow the base prompt."""
+        return self.base.answer_ids[:, 0]
+
+
+def prepare_pairs(
+    runner, hook: str, pairs: Sequence, batch_size: int, meta=None, position: str = "entity"
+):
+    """The pairs in chunks of ``batch_size``, each with the captures its interventions need
+    (``meta``: an SAE's metadata, for hooks it reads one head of). ``position`` is the
+    column patched: the entity's last token, or each prompt's last token."""
+    restart = runner.restart_hook(hook)
+    chunks = []
+    for start in range(0, len(pairs), batch_size):
+        part = list(pairs[start : start + batch_size])
+        base = make_batch(runner.model, [_with_answer(p.base, p.expected) for p in part])
+        source = make_batch(runner.model, [p.source for p in part])
+        clean = runner.capture(base, [restart]) if restart else {}
+        acts = runner.capture(source, [hook])[hook]
+        rows = torch.arange(len(part), device=acts.device)
+        source_x = read_rows(acts, rows, column(source, position), meta)
+        chunks.append(PairChunk(part, base, clean, source_x, hook, column(base, position)))
+    return chunks
+
+
+def column(batch: PromptBatch, position: str) -> Tensor:
+    """Each example's patched column: its entity's last token, or its last token."""
+    if position == "entity":
+        return batch.last(ENTITY)
+    if position == "last":
+        return batch.ends
+    raise ValueError(f"position must be one of {POSITIONS}, not {position!r}")
+
+
+def _with_answer(prompt, answer: str) -> Prompt:
+    return Prompt(prompt.text, dict(prompt.spans), answer=answer)
+
+
+def patch_for(chunk: PairChunk, featurizer, weights: Tensor, keep_error: bool = False):
+    """The edit that swaps ``weights``' coordinates of ``featurizer`` from source to base."""
+    codes = featurizer.encode(chunk.source_x)
+    return patch_latents(featurizer, chunk.where, codes, weights, keep_error)
+
+
+def first_token_logits(runner, chunk: PairChunk, featurizer, weights, keep_error=False):
+    """Next-token logits ``[n, vocab]`` at the base's last token under the patch; only the
+    layers after the hook run, and gradients reach ``weights`` and the featurizer."""
+    edit = patch_for(chunk, featurizer, weights, keep_error)
+    return runner.logits_at(chunk.base, hook=chunk.hook, edits=[edit], clean=chunk.clean)[0]
+
+
+@torch.no_grad()
+def answers(
+    runner,
+    chunk: PairChunk,
+    interventions: Sequence[Intervention],
+    n_tokens: int,
+    keep_error: bool = False,
+) -> Tensor:
+    """Greedy answer tokens ``[len(interventions), n, n_tokens]`` under each intervention
+    (one token needs only the tail; more are generated with the full model)."""
+    edits = [patch_for(chunk, f, w, keep_error) for f, w in interventions]
+    if n_tokens == 1:
+        logits = runner.logits_at(chunk.base, hook=chunk.hook, edits=edits, clean=chunk.clean)
+        return logits.argmax(-1, keepdim=True)
+    return runner.generate(chunk.base, n_tokens, hook=chunk.hook, edits=edits)
+
+
+def intervene(
+    runner,
+    chunks: Sequence[PairChunk],
+    interventions: Sequence[Intervention],
+    n_tokens: int,
+    keep_error: bool = False,
+    correct: Callable[[str, str], bool] | None = None,
+) -> Tensor:
+    """Whether each pair's greedy answer under each intervention is its expected value,
+    ``[len(interventions), n_pairs]`` bool, pairs in the order of the chunks.
+
+    ``correct(generated_text, expected)`` defaults to the instances' ``is_correct``.
+    """
+    if correct is None:
+        from saebench.evaluators.ravel.instances import is_correct as correct
+    tokenizer = runner.model.tokenizer
+    out = []
+    for chunk in chunks:
+        tokens = answers(runner, chunk, interventions, n_tokens, keep_error).cpu()
+        rows = []
+        for per_edit in tokens:
+            texts = tokenizer.batch_decode(per_edit.tolist())
+            rows.append([correct(t, p.expected) for t, p in zip(texts, chunk.pairs, strict=True)])
+        out.append(torch.tensor(rows, dtype=torch.bool).view(len(interventions), -1))
+    if not out:
+        return torch.zeros((len(interventions), 0), dtype=torch.bool)
+    return torch.cat(out, dim=1)

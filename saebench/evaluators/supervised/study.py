@@ -1,0 +1,237 @@
+"""What every dictionary at one (model, hook, task, position) is measured against, computed
+once and shared by the run's SAEs: the prompts the model answers, their activations, the
+metric's answer tokens, the clean and mean-ablated metric, the supervised dictionary and the
+counterfactual pairs with their target answers.
+
+Example:
+    >>> study = build_study(task, runner, config, hook, meta)
+    >>> study.ld_clean, study.dictionary.sets, len(study.pairs["flip_order"].rows)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from saebench.errors import SaebenchError
+from saebench.evaluators.supervised.dictionaries import SupervisedDictionary, fit_dictionary
+from saebench.evaluators.supervised.interpretability import value_masks
+from saebench.evaluators.supervised.site import (
+    Prepared,
+    Site,
+    check_position,
+    default_position,
+)
+from saebench.evaluators.supervised.task_metric import counterfactual_answers, metric_builder
+
+
+@dataclass
+class PairSet:
+    """The counterfactual pairs of one builder: base rows (into the eval prompts), source
+    activations, old and new labels, changed value indices, and the target answers."""
+
+    builder: str
+    rows: Tensor
+    source_acts: Tensor
+    old: list[dict]
+    new: list[dict]
+    changes: list[list[tuple[int, int]]]
+    target: Tensor
+    considered: int = 0
+    bases: Prepared | None = None  # the base prompts, ready to re-run
+    patched_is_real: float | None = None
+
+
+@dataclass
+class Study:
+    site: Site
+    position: str
+    attributes: list[str]
+    train: list
+    eval: list
+    prepared: Prepared  # the eval prompts
+    train_acts: Tensor
+    eval_acts: Tensor
+    mean: Tensor
+    answer: Tensor
+    counter: Tensor
+    ld_clean: float
+    ld_mean: float
+    clean_top: Tensor
+    metric_builder: str
+    dictionary: SupervisedDictionary
+    value_names: list[tuple[str, str]]
+    train_values: Tensor
+    strength: dict[str, float]
+    pairs: dict[str, PairSet] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def eval_labels(self) -> list[dict]:
+        return [dict(p.attributes) for p in self.eval]
+
+
+def survivors(task, runner, config, split: str, shared: dict) -> list:
+    """The prompts of ``split`` the model answers (shared by every SAE of the run)."""
+    from saebench.tasks.filtering import filter_by_model
+
+    key = ("supervised/survivors", task.name, task.spec().fingerprint, split, config.filter)
+    if key not in shared:
+        shared[key] = filter_by_model(task, runner, method=config.filter, split=split).kept
+    return shared[key]
+
+
+def _attribute_sets(config, attributes: list[str]) -> list[tuple[str, ...]]:
+    coupled = [tuple(s) for s in config.coupled]
+    for s in coupled:
+        if unknown := sorted(set(s) - set(attributes)):
+            raise SaebenchError(
+                f"supervised: coupled set {list(s)} names unknown attributes {unknown} "
+                f"(attributes: {', '.join(attributes)})"
+            )
+    inside = {a for s in coupled for a in s}
+    return coupled + [(a,) for a in attributes if a not in inside]
+
+
+def _attributes(config, prompts) -> list[str]:
+    present = sorted(set(prompts[0].attributes))
+    if config.attributes is None:
+        return present
+    if unknown := sorted(set(config.attributes) - set(present)):
+        raise SaebenchError(
+            f"supervised: the task's prompts have no attributes {unknown} "
+            f"(attributes: {', '.join(present)})"
+        )
+    return list(config.attributes)
+
+
+def build_study(task, runner, config, hook: str, meta, shared: dict) -> Study:
+    """Everything SAE-independent at (hook, position): see the module."""
+    train = survivors(task, runner, config, config.train_split, shared)[: config.n_train]
+    evals = survivors(task, runner, config, config.eval_split, shared)
+    if len(train) < 2 or len(evals) < 2:
+        raise TooFewPrompts(len(train), len(evals))
+    position = config.position or default_position(train)
+    check_position(train, position, task.name)
+    attributes = _attributes(config, train)
+    site = Site(runner, hook, position, meta, config.batch_size)
+    train_acts = site.acts(train)
+    labels = [dict(p.attributes) for p in train]
+    dictionary = fit_dictionary(
+        train_acts, labels, _attribute_sets(config, attributes), config.dictionary
+    )
+    builder = metric_builder(task, train, config.metric_builder)
+    evals = [p for p in evals if dictionary.knows(p.attributes)]
+    counter_text = counterfactual_answers(task, evals, builder, config.seed)
+    evals = [p for p, c in zip(evals, counter_text, strict=True) if c is not None]
+    counter_text = [c for c in counter_text if c is not None]
+    evals, counter_text = evals[: config.n_eval], counter_text[: config.n_eval]
+    if len(evals) < 2:
+        raise TooFewPrompts(len(train), len(evals))
+    answer = site.answer_ids(evals, [p.answer for p in evals])
+    counter = site.answer_ids(evals, counter_text)
+    keep = answer != counter  # answers sharing a first token say nothing
+    evals = [p for p, k in zip(evals, keep.tolist(), strict=True) if k]
+    answer, counter = answer[keep], counter[keep]
+    prepared = site.prepare(evals)
+    eval_acts = prepared.acts
+    mean = train_acts.double().mean(0).float()
+    lds, tops = site.run(prepared, [None, mean.expand_as(eval_acts)], answer, counter)
+    names, train_values = value_masks(labels, attributes)
+    study = Study(
+        site=site,
+        position=position,
+        attributes=attributes,
+        train=train,
+        eval=evals,
+        prepared=prepared,
+        train_acts=train_acts,
+        eval_acts=eval_acts,
+        mean=mean,
+        answer=answer,
+        counter=counter,
+        ld_clean=float(lds[0].double().mean()),
+        ld_mean=float(lds[1].double().mean()),
+        clean_top=tops[0],
+        metric_builder=builder,
+        dictionary=dictionary,
+        value_names=names,
+        train_values=train_values,
+        strength=dictionary.strength(labels),
+    )
+    builders = config.edit_builders or sorted(task.pair_builders())
+    for name in builders:
+        study.pairs[name] = _pairs(study, task, name, config)
+    study.counts = {"train_prompts": len(train), "eval_prompts": len(evals)}
+    return study
+
+
+class TooFewPrompts(SaebenchError):
+    """Too few prompts survive filtering: a status of the record, not a crash."""
+
+    def __init__(self, n_train: int, n_eval: int) -> None:
+        super().__init__(
+            f"supervised: too few prompts the model answers ({n_train} train, {n_eval} eval); "
+            "raise the task's prompt count (task_config) or check the model"
+        )
+
+
+def _pairs(study: Study, task, builder: str, config) -> PairSet:
+    """Pairs of eval prompts and sources changing dictionary attributes to known values;
+    kept only where patching the source activation changes the model's top answer."""
+    if builder not in task.pair_builders():
+        known = ", ".join(sorted(task.pair_builders())) or "none"
+        raise SaebenchError(
+            f"supervised: task {task.name!r} has no pair builder {builder!r} (builders: {known})"
+        )
+    index = {id(p): i for i, p in enumerate(study.eval)}
+    value_index = {name: i for i, name in enumerate(study.value_names)}
+    rows, sources, changes = [], [], []
+    for pair in task.pairs(builder, prompts=study.eval, seed=config.seed):
+        old, new = pair.base.attributes, pair.source.attributes
+        changed = [a for a in study.attributes if old[a] != new[a]]
+        if not changed or not study.dictionary.knows(new):
+            continue
+        if any((a, new[a]) not in value_index for a in changed):
+            continue
+        rows.append(index[id(pair.base)])
+        sources.append(pair.source)
+        changes.append([(value_index[a, old[a]], value_index[a, new[a]]) for a in changed])
+    considered = len(rows)
+    empty = PairSet(
+        builder,
+        torch.zeros(0, dtype=torch.long),
+        study.eval_acts[:0],
+        [],
+        [],
+        [],
+        torch.zeros(0, dtype=torch.long),
+        considered,
+    )
+    if not rows:
+        return empty
+    site, row_t = study.site, torch.tensor(rows)
+    on_sources = site.prepare(sources)
+    source_acts = on_sources.acts
+    prepared = study.prepared.select(row_t)
+    answer, counter = study.answer[row_t], study.counter[row_t]
+    _, tops = site.run(prepared, [source_acts], answer, counter)
+    _, real = site.run(on_sources, [None], answer, counter)  # the source prompts' own answers
+    moved = (tops[0] != study.clean_top[row_t]).nonzero(as_tuple=True)[0][: config.n_pairs]
+    keep = moved.tolist()
+    bases = prepared.prompts
+    return PairSet(
+        builder=builder,
+        rows=row_t[moved],
+        source_acts=source_acts[moved],
+        old=[dict(bases[i].attributes) for i in keep],
+        new=[dict(sources[i].attributes) for i in keep],
+        changes=[changes[i] for i in keep],
+        target=tops[0][moved],
+        considered=considered,
+        bases=prepared.select(moved),
+        # how often patching the node alone gives the answer of the real counterfactual
+        patched_is_real=float((tops[0] == real[0]).double().mean()),
+    )

@@ -1,0 +1,654 @@
+"""Suites: an evaluation written down as data (``evals/*.yaml``), checked before anything loads.
+
+A suite names the SAEs (URIs, globs over local paths or the zoo, or a SAELens release with a
+pattern of SAE ids), the model, the dataset and token budget, the evaluators with their
+configs, and how the groups run. :func:`load_suite` reads and validates it: an unknown key, a
+wrong type, an unknown evaluator or a bad evaluator setting is one error naming the file, the
+line and the fix. :meth:`Suite.plan` turns it into groups (:func:`saebench.planning.plan`,
+which loads the SAEs and model once); :meth:`Suite.dry_plan` says what would run without
+loading anything. The format is described in ``docs/suites.md``.
+
+Example:
+    >>> suite = load_suite("evals/quickstart.yaml")
+    >>> [group.saes for group in suite.dry_plan().groups]
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import glob
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+from saebench.errors import SaebenchError
+
+ALL_EVALUATORS = "all"  # an evaluators entry that stands for every installed evaluator
+_GLOB_CHARS = "*?["
+_SCHEME = re.compile(r"^([A-Za-z][\w-]+):(?!//)(.*)$")  # as adapters.resolve reads URIs
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SaeSource(_Strict):
+    """One entry of ``saes``: a URI or glob (a plain string), or a SAELens release."""
+
+    uri: str | None = None
+    saelens_release: str | None = None
+    sae_ids: str = "*"  # fnmatch pattern over the release's SAE ids
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        return {"uri": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> SaeSource:
+        if (self.uri is None) == (self.saelens_release is None):
+            raise ValueError(
+                "give a URI or glob as a string, or {saelens_release: NAME, sae_ids: PATTERN}"
+            )
+        return self
+
+
+class EvaluatorEntry(_Strict):
+    """One entry of ``evaluators``: a name (or ``all``), or a mapping with its settings."""
+
+    name: str
+    preset: Literal["defaults", "quickstart"] | None = None  # None: the suite's preset
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
+class Context(_Strict):
+    """How text becomes contexts; unset fields come from each SAE's own metadata."""
+
+    context_size: int | None = Field(default=None, ge=2)
+    prepend_bos: bool | None = None
+    separator: str | int | None = None  # bos, eos, sep, none or a token id
+
+
+class Executor(_Strict):
+    """Where and how the groups run (none of this changes a number)."""
+
+    name: Literal["local", "ray"] = "local"
+    address: str | None = None  # Ray cluster address; None starts a local Ray instance
+    num_cpus: float = Field(default=1, ge=0)  # per Ray task (one task per group)
+    num_gpus: float = Field(default=0, ge=0)
+    retries: int = Field(default=1, ge=0)  # Ray: times a failed group is submitted again
+    device: str | None = None
+    batch_size: int | None = Field(default=None, ge=1)
+
+
+class Suite(_Strict):
+    """A validated suite. Build it with :func:`load_suite` (or :func:`parse_suite`)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    version: str = "1"
+    description: str = ""
+    saes: list[SaeSource] = Field(min_length=1)
+    model: str | None = None  # None: the SAEs' own model
+    dataset: str | None = None
+    tokens: int = Field(default=200_000, ge=1)
+    context: Context = Field(default_factory=Context)
+    preset: Literal["defaults", "quickstart"] = "defaults"
+    evaluators: list[EvaluatorEntry] = Field(min_length=1)
+    executor: Executor = Field(default_factory=Executor)
+    out: str | None = None  # records folder; None: results/NAME
+
+    _source: str = PrivateAttr(default="<suite>")
+    _root: Path = PrivateAttr(default_factory=Path.cwd)
+    _lines: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthands(cls, value: Any) -> Any:
+        """``version: 2`` is text; one SAE or evaluator may be given without a list."""
+        if not isinstance(value, dict):
+            return value
+        value = dict(value)
+        if isinstance(value.get("version"), (int, float)) and not isinstance(
+            value["version"], bool
+        ):
+            value["version"] = str(value["version"])
+        for key in ("saes", "evaluators"):
+            if isinstance(value.get(key), str):
+                value[key] = [value[key]]
+        return value
+
+    # -- where things are --------------------------------------------------------------------
+    def where(self, *loc: str | int) -> str:
+        """``file:line`` of the YAML node at ``loc`` (the deepest one found)."""
+        return f"{self._source}:{_line_of(self._lines, loc)}"
+
+    def out_dir(self) -> Path:
+        """Where the records go: ``out`` (relative to the working directory) or results/NAME."""
+        return Path(self.out) if self.out else Path("results") / self.name
+
+    # -- what runs ---------------------------------------------------------------------------
+    def sae_uris(self) -> list[str]:
+        """Every SAE URI, globs and releases expanded, in order, each once."""
+        uris: list[str] = []
+        for index, source in enumerate(self.saes):
+            uris += self._expand(source, index)
+        return list(dict.fromkeys(uris))
+
+    def _expand(self, source: SaeSource, index: int) -> list[str]:
+        if source.saelens_release is not None:
+            try:
+                return release_uris(source.saelens_release, source.sae_ids)
+            except SaebenchError as exc:
+                raise SaebenchError(f"{self.where('saes', index)}: {exc}") from exc
+        uri = source.uri
+        if not any(char in uri for char in _GLOB_CHARS):
+            return [self._located(uri)]
+        found = expand_glob(uri, self._root)
+        if not found:
+            raise SaebenchError(
+                f"{self.where('saes', index)}: {uri!r} matches no SAE; check the pattern "
+                "(`saebench zoo list` shows zoo names; paths are relative to the suite file)"
+            )
+        return found
+
+    def _located(self, uri: str) -> str:
+        """A relative path is looked up next to the suite file, then in the working folder."""
+        prefix, location = split_scheme(uri)
+        path = Path(location).expanduser()
+        if not path.is_absolute() and (self._root / path).exists():
+            return prefix + str((self._root / path).resolve())
+        return uri
+
+    def evaluator_configs(self) -> tuple[list[str], dict[str, dict[str, Any]]]:
+        """Evaluator names in order and their configs (preset values, then the suite's)."""
+        from saebench.registry import evaluators
+
+        names: list[str] = []
+        configs: dict[str, dict[str, Any]] = {}
+        for index, entry in enumerate(self.evaluators):
+            expanded = evaluators.names() if entry.name == ALL_EVALUATORS else [entry.name]
+            if entry.name == ALL_EVALUATORS and entry.config:
+                raise SaebenchError(
+                    f"{self.where('evaluators', index, 'config')}: `all` takes no config; "
+                    "list the evaluator by name to give it settings"
+                )
+            for name in expanded:
+                config = self._config(name, entry, index)
+                if name not in names:
+                    names.append(name)
+                if config:
+                    configs[name] = config
+        return names, configs
+
+    def _config(self, name: str, entry: EvaluatorEntry, index: int) -> dict[str, Any]:
+        from saebench.registry import evaluators
+
+        try:
+            cls = evaluators.get(name)
+        except SaebenchError as exc:
+            raise SaebenchError(f"{self.where('evaluators', index)}: {exc}") from exc
+        preset = entry.preset or self.preset
+        config = {**(cls.quickstart if preset == "quickstart" else {}), **entry.config}
+        try:
+            cls.Config(**config)
+        except ValidationError as exc:
+            raise SaebenchError(self._config_error(cls, exc.errors()[0], index)) from exc
+        return config
+
+    def _config_error(self, cls, error: dict, index: int) -> str:
+        loc = tuple(error["loc"])
+        where = self.where("evaluators", index, "config", *loc)
+        field = ".".join(str(part) for part in loc)
+        fix = f"see `saebench evaluators list` and docs/evaluators/{cls.name}.md"
+        if error["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(loc[-1]), list(cls.Config.model_fields), n=1)
+            fix = f"did you mean {close[0]!r}?" if close else fix
+            return f"{where}: evaluator {cls.name!r} has no setting {field!r}; {fix}"
+        return f"{where}: evaluator {cls.name!r}, setting {field!r}: {error['msg']}; {fix}"
+
+    def dataset_location(self) -> str | None:
+        """The dataset, a relative file looked up next to the suite file first."""
+        return self._near_suite(self.dataset)
+
+    def model_location(self) -> str | None:
+        """The model, a relative folder looked up next to the suite file first."""
+        return self._near_suite(self.model)
+
+    def _near_suite(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        path = Path(value).expanduser()
+        if not path.is_absolute() and (self._root / path).exists():
+            return str((self._root / path).resolve())
+        return value
+
+    def plan(self, *, llm: Any = None, progress: bool = True, resources: Any = None) -> list:
+        """The groups to run (:func:`saebench.planning.plan`: loads SAEs and model once).
+
+        Evaluators that ask an LLM are skipped with a warning when ``llm`` (or the
+        environment) names no judge, as ``saebench quickstart`` does.
+        """
+        from saebench.planning import plan
+
+        names, configs = self.evaluator_configs()
+        return plan(
+            self.sae_uris(),
+            self.model_location(),
+            self.dataset_location(),
+            names,
+            self.tokens,
+            configs=configs,
+            context_size=self.context.context_size,
+            prepend_bos=self.context.prepend_bos,
+            separator=self.context.separator,
+            batch_size=self.executor.batch_size,
+            device=self.executor.device,
+            progress=progress,
+            llm=llm,
+            resources=resources,
+        )
+
+    def dry_plan(self) -> DryPlan:
+        """What would run, without loading any weights: see :class:`DryPlan`."""
+        names, configs = self.evaluator_configs()
+        groups: dict[tuple, DryGroup] = {}
+        for uri in self.sae_uris():
+            info = sae_header(uri)
+            model = self.model or info.get("model")
+            fixed = self.context.model_dump()
+            tokens = {
+                "context_size": fixed["context_size"] or _capped(info.get("context_size")),
+                "prepend_bos": _first(fixed["prepend_bos"], info.get("prepend_bos")),
+                "separator": _first(fixed["separator"], info.get("separator")),
+            }
+            key = (model, json.dumps(tokens, sort_keys=True, default=str))
+            groups.setdefault(key, DryGroup(model=model, tokens=tokens)).saes.append(uri)
+        return DryPlan(
+            suite=self.name,
+            evaluators={name: configs.get(name, {}) for name in names},
+            groups=list(groups.values()),
+        )
+
+
+@dataclass
+class DryGroup:
+    """A group as the suite predicts it: its model and token settings (None: unknown until
+    the SAE is loaded) and its SAE URIs."""
+
+    model: str | None
+    tokens: dict[str, Any]
+    saes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DryPlan:
+    """The plan read from the suite and the SAEs' configs alone, nothing loaded. The real
+    plan groups by the SAEs' own metadata too, so a value unknown here (None) can split a
+    group further; fix it in the suite's ``context`` to be sure."""
+
+    suite: str
+    evaluators: dict[str, dict[str, Any]]
+    groups: list[DryGroup]
+
+    @property
+    def sae_uris(self) -> list[str]:
+        return [uri for group in self.groups for uri in group.saes]
+
+    def lines(self) -> list[str]:
+        names = ", ".join(self.evaluators)
+        out = [f"suite {self.suite}: {len(self.sae_uris)} SAE(s), {len(self.groups)} group(s)"]
+        out.append(f"evaluators: {names}")
+        for index, group in enumerate(self.groups, 1):
+            tokens = ", ".join(f"{k}={v}" for k, v in group.tokens.items())
+            out.append(f"group {index}: model {group.model or '(the SAEs own)'}, {tokens}")
+            out += [f"  {uri}" for uri in group.saes]
+        return out
+
+
+def _capped(context_size: Any) -> int | None:
+    from saebench.planning import MAX_DEFAULT_CONTEXT
+
+    return min(int(context_size), MAX_DEFAULT_CONTEXT) if context_size else None
+
+
+def _first(*values: Any) -> Any:
+    return next((value for value in values if value is not None), None)
+
+
+# -- reading ----------------------------------------------------------------------------------
+def load_suite(path: str | Path) -> Suite:
+    """Read and validate a suite file; every mistake is one error naming file and line.
+
+    Example:
+        >>> load_suite("evals/quickstart.yaml").name
+        'quickstart'
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        shipped = sorted(p.name for p in shipped_suites_dir().glob("*.yaml"))
+        raise SaebenchError(
+            f"{path}: no such suite file; pass a path to a .yaml suite "
+            f"(shipped in {shipped_suites_dir()}: {', '.join(shipped) or 'none'})"
+        )
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SaebenchError(f"{path}: cannot read the suite ({exc})") from exc
+    return parse_suite(text, source=str(path), root=path.resolve().parent)
+
+
+def parse_suite(text: str, source: str = "<suite>", root: str | Path | None = None) -> Suite:
+    """A suite from YAML text; ``source`` names it in errors, relative paths are under ``root``."""
+    import yaml
+
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise SaebenchError(
+            f"{source}:{line}: not valid YAML ({exc.problem}); fix the syntax there"
+        ) from exc
+    if not isinstance(data, dict):
+        raise SaebenchError(
+            f"{source}:1: a suite is a mapping of keys (name, saes, evaluators, ...); "
+            "see docs/suites.md"
+        )
+    try:
+        suite = Suite.model_validate(data)
+    except ValidationError as exc:
+        # an unknown key first: a misspelt key is also reported as a missing one
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        raise SaebenchError(_explain(errors[0], node, source)) from exc
+    suite._source, suite._lines = source, node
+    suite._root = Path(root) if root is not None else Path.cwd()
+    return suite
+
+
+def _explain(error: dict, node, source: str) -> str:
+    """One line: where, what, and the fix (a close key for an unknown one)."""
+    loc = tuple(error["loc"])
+    where = f"{source}:{_line_of(node, loc)}"
+    dotted = ".".join(str(part) for part in loc) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        allowed = _fields_at(Suite, loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(allowed)}"
+        return f"{where}: unknown key {dotted!r}; {hint}"
+    if error["type"] == "missing":
+        return f"{where}: {dotted!r} is missing; add it (see docs/suites.md)"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{where}: {dotted}: {message}; fix the value (see docs/suites.md)"
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The keys allowed in the mapping at ``loc`` (list indices are stepped over)."""
+    import typing
+
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        annotation = current.model_fields[part].annotation
+        args = [a for a in typing.get_args(annotation) if isinstance(a, type)] or [annotation]
+        current = next(a for a in args if isinstance(a, type) and issubclass(a, BaseModel))
+    return list(current.model_fields)
+
+
+def _line_of(node, loc: tuple) -> int:
+    """1-based line of the deepest YAML node along ``loc`` (a key's own line for the last)."""
+    import yaml
+
+    if node is None:
+        return 1
+    line = node.start_mark.line + 1
+    for part in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == str(part):
+                    child, line = value, key.start_mark.line + 1
+                    break
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
+            child = node.value[part]
+            line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line
+
+
+def shipped_suites_dir() -> Path:
+    """The ``evals/`` folder of the saebench source tree."""
+    return Path(__file__).resolve().parent.parent / "evals"
+
+
+# -- SAE sources ------------------------------------------------------------------------------
+def expand_glob(pattern: str, root: Path) -> list[str]:
+    """URIs matching a glob: ``zoo:*``-style over the zoo's names, else over local paths
+    (relative ones under ``root``), keeping any ``scheme:`` prefix. Sorted."""
+    from saebench.zoo.catalog import sae_names
+
+    prefix, location = split_scheme(pattern)
+    if prefix == "zoo:":
+        return [f"zoo:{name}" for name in sae_names() if fnmatch.fnmatchcase(name, location)]
+    path = Path(location).expanduser()
+    base = path if path.is_absolute() else root / path
+    return [prefix + str(Path(match).resolve()) for match in sorted(glob.glob(str(base)))]
+
+
+def split_scheme(uri: str) -> tuple[str, str]:
+    """``("scheme:", location)`` for a URI with a scheme, else ``("", uri)``."""
+    match = _SCHEME.match(uri)
+    if match is None or Path(uri).exists():
+        return "", uri
+    return f"{match.group(1)}:", match.group(2)
+
+
+def release_uris(release: str, sae_ids: str = "*") -> list[str]:
+    """``saelens:RELEASE/SAE_ID`` for each SAE id of a SAELens release matching ``sae_ids``,
+    read from sae-lens's directory of pretrained SAEs (no network).
+
+    Example:
+        >>> release_uris("gpt2-small-res-jb", "blocks.1*")[:1]
+        ['saelens:gpt2-small-res-jb/blocks.1.hook_resid_pre']
+    """
+    lookup = _release(release)
+    ids = [sae_id for sae_id in lookup.saes_map if fnmatch.fnmatchcase(sae_id, sae_ids)]
+    if not ids:
+        sample = ", ".join(list(lookup.saes_map)[:4])
+        raise SaebenchError(
+            f"no SAE id of release {release!r} matches {sae_ids!r}; its ids look like {sample}"
+        )
+    return [f"saelens:{release}/{sae_id}" for sae_id in ids]
+
+
+def _release(release: str):
+    try:
+        from sae_lens.loading.pretrained_saes_directory import get_pretrained_saes_directory
+    except ImportError as exc:
+        raise SaebenchError(
+            "a saelens_release needs sae-lens; pip install 'saebench[saelens]'"
+        ) from exc
+    directory = get_pretrained_saes_directory()
+    if release not in directory:
+        close = difflib.get_close_matches(release, list(directory), n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else "see SAELens's pretrained list"
+        raise SaebenchError(f"unknown SAELens release {release!r}; {hint}")
+    return directory[release]
+
+
+def sae_header(uri: str) -> dict[str, Any]:
+    """What an SAE's config says about its model and token set, read without its weights
+    (the SAELens directory for a release, cfg.json for a folder); {} when unknown."""
+    scheme, _, location = uri.partition(":")
+    if scheme == "saelens" and not Path(location).exists():
+        release, _, _ = location.partition("/")
+        try:
+            return {"model": _release(release).model}
+        except SaebenchError:
+            return {}
+    if scheme == "zoo":
+        from saebench.zoo.catalog import saes_dir
+
+        folder, model = saes_dir() / location, "zoo"
+    else:
+        folder, model = Path(location if location else uri), None
+    return _cfg_header(folder / "cfg.json", model)
+
+
+def _cfg_header(path: Path, model: str | None) -> dict[str, Any]:
+    try:
+        cfg = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {"model": model} if model else {}
+    flat = {**cfg, **(cfg.get("metadata") or {})}
+    return {
+        "model": model or flat.get("model_name"),
+        "context_size": flat.get("context_size"),
+        "prepend_bos": flat.get("prepend_bos"),
+        "separator": flat.get("sequence_separator_token"),
+    }
+
+
+# -- running ----------------------------------------------------------------------------------
+def run_suite(
+    suite: Suite,
+    out_dir: str | Path | None = None,
+    *,
+    executor: str | None = None,
+    address: str | None = None,
+    num_cpus: float | None = None,
+    num_gpus: float | None = None,
+    llm: Any = None,
+    progress: bool = True,
+    log: Any = None,
+) -> list:
+    """Plan the suite and run its groups (local or Ray); return every record, in plan order.
+
+    Records already in the output folder are reused, so an interrupted run resumes. ``log``
+    gets one line per group start and finish and a total (default: stderr when ``progress``).
+    Flags given here override the suite's ``executor`` settings.
+
+    Example:
+        >>> records = run_suite(load_suite("evals/quickstart.yaml"), executor="local")
+    """
+    import sys
+    import time
+
+    from saebench.files import check_writable_dir
+    from saebench.resources import Resources
+
+    settings = suite.executor.model_copy(
+        update={
+            key: value
+            for key, value in (
+                ("name", executor),
+                ("address", address),
+                ("num_cpus", num_cpus),
+                ("num_gpus", num_gpus),
+            )
+            if value is not None
+        }
+    )
+    if settings.name == "ray":
+        from saebench.executors_ray import import_ray
+
+        import_ray()  # before any loading: a missing extra is a one-line error at once
+    out = check_writable_dir(out_dir or suite.out_dir(), "--out")
+    if log is None:
+        log = (lambda line: print(line, file=sys.stderr, flush=True)) if progress else _silent
+    began = time.perf_counter()
+    log(f"[plan] suite {suite.name}: planning {len(suite.sae_uris())} SAE(s)")
+    resources = Resources()
+    groups = suite.plan(llm=llm, progress=progress, resources=resources)
+    progress_log = GroupProgress(groups, log)
+    if settings.name == "ray":
+        from saebench.executors_ray import run_ray
+
+        records = run_ray(
+            groups,
+            out,
+            address=settings.address,
+            num_cpus=settings.num_cpus,
+            num_gpus=settings.num_gpus,
+            retries=settings.retries,
+            on_event=progress_log,
+        )
+    else:
+        records = _run_local(groups, out, resources, progress_log)
+    log(
+        f"[total] {len(records)} record(s), {progress_log.new} new, in {time.perf_counter() - began:.1f} s"
+    )
+    return records
+
+
+def _silent(line: str) -> None:
+    return None
+
+
+def _run_local(groups: list, out: Path, resources, on_event) -> list:
+    import time
+
+    from saebench.executors_ray import pending_spec
+    from saebench.group import run_group
+
+    records = []
+    for spec in groups:
+        todo, done = pending_spec(spec, out)
+        if todo is None:
+            on_event("skip", spec, {"records": len(done)})
+            records += done
+            continue
+        on_event("start", spec, {"pending": len(todo.saes) * len(todo.evaluators)})
+        began = time.perf_counter()
+        new = run_group(todo, out, resume=True, resources=resources)
+        fresh = [record for record in new if record.key not in {r.key for r in done}]
+        on_event("done", spec, {"records": len(fresh), "seconds": time.perf_counter() - began})
+        records += done + fresh
+    keys = [spec.key(sae, e) for spec in groups for sae in spec.saes for e in spec.evaluators]
+    by_key = {record.key: record for record in records}
+    return [by_key[key] for key in keys if key in by_key]
+
+
+class GroupProgress:
+    """Turns executor events into one line per group start and finish, with counts and times."""
+
+    def __init__(self, groups: list, log) -> None:
+        self.log, self.new = log, 0
+        self.index = {id(spec): i for i, spec in enumerate(groups, 1)}
+        self.count = len(groups)
+        total = sum(len(spec.saes) * len(spec.evaluators) for spec in groups)
+        log(f"[plan] {len(groups)} group(s), {total} record(s) in all")
+
+    def __call__(self, kind: str, spec, info: dict) -> None:
+        from saebench.executors_ray import group_label
+
+        number = self.index.get(id(spec), "?")
+        head = f"[group {number}/{self.count}] {group_label(spec)}"
+        if kind == "skip":
+            self.log(f"{head}: all {info['records']} record(s) already done")
+        elif kind == "start":
+            self.log(f"{head}: started, {info['pending']} record(s) to compute")
+        elif kind == "done":
+            self.new += info["records"]
+            self.log(
+                f"{head}: done in {info['seconds']:.1f} s, {info['records']} record(s) written"
+            )
+        elif kind == "retry":
+            self.log(f"{head}: attempt {info['attempt']} failed ({info['error']}); retrying")
+        elif kind == "failed":
+            self.log(f"{head}: FAILED after {info['attempts']} attempt(s): {info['error']}")

@@ -1,0 +1,180 @@
+"""The supervised evaluator end to end on the zoo model with small counts, on zoo-ioi and
+on a task declared in Python and registered at runtime."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import saebench
+from saebench.errors import SaebenchError
+from saebench.evaluators.supervised import QUICKSTART_CONFIG, SupervisedConfig, SupervisedEvaluator
+from saebench.registry import tasks
+from saebench.tasks import zoo_ioi
+from saebench.tasks.base import Task, TaskConfig, TaskPrompt
+
+SMALL = {
+    "task_config": {"n": 120},
+    "n_eval": 40,
+    "n_pairs": 20,
+    "edit_builders": ["swap_io_s", "change_s"],
+    "aware_sizes": [1, 4],
+    "agnostic_sizes": [4, 16],
+}
+
+
+def _run(uris, config, **kw):
+    return saebench.evaluate(
+        uris,
+        model="zoo",
+        dataset="zoo",
+        evaluators=["supervised"],
+        n_tokens=256,
+        configs={"supervised": config},
+        progress=False,
+        **kw,
+    )
+
+
+@pytest.fixture(scope="module")
+def records():
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # module fixtures run before the one-thread autouse fixture
+    try:
+        return _run(["zoo:resid-topk-16", "zoo:transcoder-mlp"], SMALL)
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_needs_and_defaults():
+    needs = SupervisedEvaluator.needs_for(SupervisedConfig())
+    assert not needs.activations and needs.model_runner
+    assert needs.task.name == "zoo-ioi" and needs.task.config == {}
+    assert SupervisedConfig(**QUICKSTART_CONFIG).n_eval < SupervisedConfig().n_eval
+    assert SupervisedEvaluator.quickstart == QUICKSTART_CONFIG
+    fields = SupervisedEvaluator.Metrics.model_fields
+    assert all(metric in fields for metric in SupervisedEvaluator.references.values())
+
+
+def test_every_axis_is_scored_with_the_supervised_values_beside(records):
+    sae = records[0]
+    m, d = sae.metrics, sae.details
+    assert d["status"] == "ok" and d["position"] == "end" and d["metric_builder"] == "swap_io_s"
+    for key in (
+        "edit_accuracy_aware",
+        "edit_accuracy_agnostic",
+        "edit_accuracy_supervised",
+        "sufficiency_sae",
+        "sufficiency_supervised",
+        "necessity_sae",
+        "mean_best_f1",
+        "fraction_values_covered",
+    ):
+        assert m[key] is not None, key
+    for key in ("edit_accuracy_aware", "edit_accuracy_supervised", "mean_best_f1"):
+        assert 0.0 <= m[key] <= 1.0
+    assert m["logit_diff_clean"] > m["logit_diff_mean_ablated"]
+    # the exact bases reconstruct exactly: sufficiency and necessity 1 on the real model
+    for name in ("neurons", "pca"):
+        base = d["baselines"][name]["metrics"]
+        assert base["sufficiency"] == pytest.approx(1.0, abs=1e-4)
+        assert base["necessity"] == pytest.approx(1.0, abs=1e-4)
+    # the supervised dictionary edits far better than a random dictionary
+    random_aware = d["baselines"]["random"]["metrics"]["edit_accuracy_aware"]
+    assert m["edit_accuracy_aware_random"] == random_aware
+    assert m["edit_accuracy_supervised"] > random_aware + 0.3
+
+
+def test_a_transcoder_gets_a_status_not_a_crash(records):
+    rec = records[1]
+    assert rec.details["status"].startswith("skipped: a transcoder")
+    assert all(v is None for v in rec.metrics.values())
+
+
+def test_a_record_does_not_depend_on_the_other_saes_of_the_run(records):
+    alone = _run(["zoo:resid-topk-16"], SMALL)[0]
+    assert alone.metrics == pytest.approx(records[0].metrics, rel=1e-6)
+    for name, base in records[0].details["baselines"].items():
+        assert alone.details["baselines"][name]["metrics"] == pytest.approx(
+            base["metrics"], rel=1e-6
+        )
+
+
+def test_an_unknown_position_is_a_user_error():
+    with pytest.raises(SaebenchError, match="no span 'nope'"):
+        _run(["zoo:resid-topk-16"], {**SMALL, "position": "nope", "n_eval": 5})
+
+
+class TinyIoi(Task):
+    """IOI sentences under other names: attributes ``indirect`` / ``subject``, spans
+    ``subject`` and ``final``, one builder ``swap``."""
+
+    version = "1"
+    splits = ("train", "test")
+
+    class Config(TaskConfig):
+        n: int = 80
+
+    def build(self, split):
+        return [self._prompt(p) for p in zoo_ioi.ioi_prompts(split, self.config.n)]
+
+    @staticmethod
+    def _prompt(p):
+        return TaskPrompt(
+            text=p.text,
+            spans={"subject": p.spans["s2"], "final": p.spans["end"]},
+            answer=p.io,
+            attributes={"indirect": p.io, "subject": p.s},
+            asks="indirect",
+            split=p.split,
+            tags={"order": p.order, "parts": f"{p.opening},{p.verb},{p.object},{p.place}"},
+        )
+
+    def attribute_values(self):
+        names = sorted(zoo_ioi.ioi_names())
+        return {"indirect": names, "subject": names}
+
+    def pair_builders(self):
+        def swap(base: TaskPrompt, rng: random.Random):
+            opening, verb, obj, place = (int(x) for x in base.tags["parts"].split(","))
+            a = base.attributes
+            p = zoo_ioi.render_ioi(
+                a["subject"],
+                a["indirect"],
+                base.tags["order"],
+                opening,
+                verb,
+                obj,
+                place,
+                base.split,
+            )
+            return self._prompt(p)
+
+        return {"swap": swap}
+
+
+def test_a_task_declared_in_python_runs_unchanged():
+    tasks.register("tiny-ioi-supervised", TinyIoi)
+    try:
+        config = {
+            "task": "tiny-ioi-supervised",
+            "task_config": {"n": 300},
+            "n_eval": 30,
+            "n_pairs": 20,
+            "aware_sizes": [2],
+            "agnostic_sizes": [8],
+            "baselines": ["random"],
+        }
+        rec = _run(["zoo:resid-topk-16"], config)[0]
+    finally:
+        tasks._entries.pop("tiny-ioi-supervised", None)
+    d = rec.details
+    assert d["status"] == "ok", d["status"]
+    assert d["position"] == "final" and d["metric_builder"] == "swap"
+    assert d["attribute_sets"] == ["indirect", "subject"]
+    assert rec.metrics["sufficiency_supervised"] is not None
+    assert rec.metrics["edit_accuracy_supervised"] is not None
+    assert rec.task.name == "tiny-ioi-supervised"
