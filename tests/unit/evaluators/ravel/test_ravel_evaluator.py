@@ -52,6 +52,7 @@ def test_the_record_scores_the_sae_beside_its_references(right_alone):
     assert m.disentanglement >= 0.9 and m.cause >= 0.9 and m.isolation >= 0.9
     assert m.disentanglement_context >= 0.9
     assert m.disentanglement_das >= 0.9
+    assert "note" not in d  # the patched column matters here: no inert-column warning
     # the planted directions are not neurons: the baseline is worse than the right SAE
     assert m.relative_to_neurons == pytest.approx(m.disentanglement - m.disentanglement_neurons)
     assert m.relative_to_das == pytest.approx(m.disentanglement - m.disentanglement_das)
