@@ -9,9 +9,10 @@ is written next to the records.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
-from saebench.errors import SaebenchError
+from saebench.errors import SaebenchError, SaebenchWarning
 from saebench.files import atomic_write_text
 
 DEFAULT_TOKENS = 32_768
@@ -77,7 +78,10 @@ def run_quickstart(out: Path, n_tokens: int | None = None, progress: bool = True
     if n_tokens is not None:
         suite = suite.model_copy(update={"tokens": n_tokens})
     _, skipped = runnable_evaluators(llm, suite.evaluator_configs()[0])
-    records = run_suite(suite, out / "records", llm=llm, progress=progress)
+    with warnings.catch_warnings():
+        # the plan warns of each skipped evaluator; the quickstart lists them once, below
+        warnings.filterwarnings("ignore", message="skipped ", category=SaebenchWarning)
+        records = run_suite(suite, out / "records", llm=llm, progress=progress)
     frame = leaderboard(records)
     table = render(frame)
     print(table)
