@@ -1,5 +1,6 @@
 """What autointerp costs at default settings, per latent and per scored example, beside
-SAEBench's and delphi's defaults.
+SAEBench's and delphi's defaults. Every default scorer is counted (explain, detection,
+fuzzing and intervention, with its null): the first line is the whole bill per latent.
 
 It runs ``autointerp`` (default config) on one zoo SAE against the simulated judge
 (``SimServer`` on 127.0.0.1) and attributes the client's counts to each purpose (explain,
@@ -79,8 +80,18 @@ def scored_examples(record) -> dict[str, int]:
     return out
 
 
+def explained_latents(record) -> int:
+    """Latents that got an explanation and went to the scorers (scored or dense)."""
+    return int(record.metrics["n_latents_scored"] + record.metrics.get("n_dense", 0))
+
+
+def totals(counts: dict, purposes=PURPOSES) -> dict[str, float]:
+    """Requests and tokens summed over every purpose (every scorer a run made)."""
+    return {name: sum(counts[p][name] for p in purposes if p in counts) for name in USAGE}
+
+
 def print_ours(counts: dict, record) -> dict:
-    n_latents = record.metrics["n_latents_scored"]
+    n_latents = explained_latents(record)
     examples = scored_examples(record)
     mode = record.details["intervention_mode"]
     print(f"saebench autointerp, defaults, {int(n_latents)} scored latents, intervention: {mode}")
@@ -95,6 +106,10 @@ def print_ours(counts: dict, record) -> dict:
         ex = examples[shown] / n_latents if shown else 0.0
         print(f"{purpose:<12}{c['requests'] / n_latents:>12.2f}{c['prompt_tokens'] / n_latents:>15.1f}"
               f"{c['completion_tokens'] / n_latents:>14.1f}{ex:>17.1f}")  # fmt: skip
+    every = totals(counts)
+    shown = sum(examples.values()) / n_latents
+    print(f"{'all':<12}{every['requests'] / n_latents:>12.2f}{every['prompt_tokens'] / n_latents:>15.1f}"
+          f"{every['completion_tokens'] / n_latents:>14.1f}{shown:>17.1f}")  # fmt: skip
     return examples
 
 
@@ -135,10 +150,13 @@ def main() -> None:
     both = per_example(counts, ("explain", "detect", "fuzz"), examples["detect"] + examples["fuzz"])
     steer = per_example(counts, ("choose", "surprisal"), examples["intervention"])
     print()
+    every = per_example(counts, PURPOSES, sum(examples.values()))
     print("per scored example (explanation included)    requests  prompt words  completion words")
+    print(f"  saebench, every default scorer           {every['requests']:>8.3f}"
+          f"{every['prompt_tokens']:>14.1f}{every['completion_tokens']:>18.1f}")  # fmt: skip
     print(f"  saebench detection + fuzzing             {both['requests']:>8.3f}"
           f"{both['prompt_tokens']:>14.1f}{both['completion_tokens']:>18.1f}")  # fmt: skip
-    print(f"  saebench intervention (steering only)    {steer['requests']:>8.3f}"
+    print(f"  saebench intervention (per passage)      {steer['requests']:>8.3f}"
           f"{steer['prompt_tokens']:>14.1f}{steer['completion_tokens']:>18.1f}")  # fmt: skip
     print(f"  saebench, window tokens only             {'':>8}"
           f"{window_tokens_per_example(record):>14.1f}")  # fmt: skip

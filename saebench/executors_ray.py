@@ -11,6 +11,7 @@ that still fails is reported and the other groups' records are kept. Ray is opti
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from saebench.planning import GroupSpec
 from saebench.records import EvalRecord, find_record, write_record
 
 INSTALL_HINT = "pip install 'saebench[ray]'"
+PROBE_SECONDS = 5.0  # a reachable head answers a TCP connect at once; this is the margin
 
 
 @dataclass
@@ -68,7 +70,7 @@ def pending_spec(
     for sae in spec.saes:
         for evaluator in spec.evaluators:
             found = find_record(Path(out_dir), spec.key(sae, evaluator)) if out_dir else None
-            if found is not None:
+            if found is not None and found.status != "partial":  # a partial one is redone
                 done.append(found)
                 continue
             saes += [sae] if sae not in saes else []
@@ -99,6 +101,38 @@ def import_ray():
     return ray
 
 
+def check_address(address: str | None, where: str, seconds: float = PROBE_SECONDS) -> None:
+    """Refuse a Ray address nothing answers at, with a short TCP connect (``ray.init`` would
+    wait minutes). None, ``auto`` and ``local`` are left to Ray, which finds or starts one.
+
+    Example:
+        >>> check_address("127.0.0.1:6379", "--address")
+    """
+    if address is None or address in ("auto", "local"):
+        return
+    host, port = _host_port(address, where)
+    try:
+        socket.create_connection((host, port), timeout=seconds).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__  # a timeout has no strerror
+        raise SaebenchError(
+            f"{where} {address}: no Ray cluster answers there ({reason}); start one with "
+            f"`ray start --head` and pass the address it prints, or leave the address out to "
+            "start a local Ray"
+        ) from None
+
+
+def _host_port(address: str, where: str) -> tuple[str, int]:
+    location = address.removeprefix("ray://").rstrip("/")
+    host, _, port = location.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SaebenchError(
+            f"{where} {address}: not a Ray address; give host:port (e.g. 127.0.0.1:6379, "
+            "ray://HOST:10001), auto, or leave it out to start a local Ray"
+        )
+    return host.strip("[]"), int(port)
+
+
 def run_ray(
     groups: Sequence[GroupSpec],
     out_dir: str | Path | None,
@@ -124,6 +158,7 @@ def run_ray(
     _check_loadable(groups)
     ray = import_ray()
     if not ray.is_initialized():
+        check_address(address, "address")
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
     task = ray.remote(_run_group_json).options(num_cpus=num_cpus, num_gpus=num_gpus, max_retries=0)
     out = Path(out_dir) if out_dir is not None else None

@@ -2,21 +2,45 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 from pathlib import Path
+
+from saebench.errors import SaebenchError
+
+
+class WriteError(SaebenchError, OSError):
+    """A failed write (a full disk, a read-only folder): a user error naming the folder and
+    the fix, and still an ``OSError`` for callers that catch those."""
 
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write-to-temp-then-rename: a reader never sees half a file, and a crash leaves the
-    old file (or none), never a truncated one."""
+    old file (or none), never a truncated one. A failed write (a full disk, say) raises
+    :class:`WriteError`, one line naming the folder and the fix."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(text)
         os.replace(tmp, path)
+    except OSError as exc:
+        raise write_error(path.parent, exc) from exc
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def write_error(folder: Path, exc: OSError) -> OSError:
+    """The one-line error of a write into ``folder`` that failed with ``exc``."""
+    if isinstance(exc, WriteError):
+        return exc
+    why = (exc.strerror or str(exc)).lower()
+    fix = "free some space on that disk" if exc.errno == errno.ENOSPC else "check its permissions"
+    error = WriteError(f"cannot write into {folder}: {why}; {fix} or choose another folder")
+    error.errno = exc.errno
+    return error
 
 
 def check_writable_dir(path: Path | str, what: str) -> Path:
@@ -25,8 +49,6 @@ def check_writable_dir(path: Path | str, what: str) -> Path:
 
     ``what`` names the setting in the message (e.g. ``--out``).
     """
-    from saebench.errors import SaebenchError
-
     path = Path(path).expanduser()
     if path.exists() and not path.is_dir():
         raise SaebenchError(f"{what} {path}: is a file, not a folder; choose another path")

@@ -59,35 +59,124 @@ def run_group(
     device = spec.settings.device
     model = resources.model(spec.model, device)
     dtype = _dtype(spec.sae_dtype)
+    loaded = [(sae_spec, resources.sae(sae_spec, device, dtype)) for sae_spec in spec.saes]
+    per_sae = [e for e in spec.evaluators if _kind(e) != "panel"]
     jobs = [
-        _Job(
-            sae_spec,
-            resources.sae(sae_spec, device, dtype),
-            evaluator,
-            spec.key(sae_spec, evaluator),
-        )
-        for sae_spec in spec.saes
-        for evaluator in spec.evaluators
+        _Job(sae_spec, sae, evaluator, spec.key(sae_spec, evaluator))
+        for sae_spec, sae in loaded
+        for evaluator in per_sae
     ]
     out = Path(out_dir) if out_dir is not None else None
     for job in jobs:
-        job.record = find_record(out, job.key) if resume else None
+        job.record = _finished_record(out, job.key) if resume else None
     pending = [job for job in jobs if job.record is None]
+    references: dict[str, EvalRecord] = {}
     if pending:
         _evaluate(pending, model, spec)
         for job in pending:
-            job.record = _record(job, spec)
+            job.record = _record(job, spec).sealed()
+            _warn_partial(job)
+            for reference in _reference_records(job, spec):
+                references.setdefault(reference.key, reference)
             if out is not None:
                 write_record(out, job.record)
-    return [job.record for job in jobs]
+        if out is not None:
+            for reference in references.values():
+                write_record(out, reference)
+    records = [job.record for job in jobs] + list(references.values())
+    for evaluator in spec.evaluators:
+        if _kind(evaluator) == "panel":
+            records += _run_panels(evaluator, loaded, model, spec, out, resume)
+    return records
 
 
-def _evaluate(jobs: list[_Job], model, spec: GroupSpec) -> None:
+def _evaluator_class(name: str):
+    from saebench.registry import evaluators
+
+    return evaluators.get(name)
+
+
+def _kind(evaluator: EvaluatorSpec) -> str:
+    return getattr(_evaluator_class(evaluator.name), "kind", "streaming")
+
+
+def _run_panels(evaluator, loaded, model, spec: GroupSpec, out, resume) -> list[EvalRecord]:
+    """One record per site for a panel evaluator: every SAE of the group at that site."""
+    from saebench.identity import stable_hash
+
+    by_site: dict[str, list] = {}
+    for sae_spec, sae in loaded:
+        by_site.setdefault(sae.meta.hook_name, []).append((sae_spec, sae))
+    records = []
+    minimum = getattr(_evaluator_class(evaluator.name), "min_members", 2)
+    for site, members in sorted(by_site.items()):
+        if len(members) < minimum:
+            warnings.warn(
+                f"{evaluator.name}: {len(members)} SAE(s) at {site}, fewer than the "
+                f"{minimum} it compares; no panel record there",
+                SaebenchWarning,
+                stacklevel=3,
+            )
+            continue
+        names = sorted(f"{s.uri}#{s.weights_hash}" for s, _ in members)
+        panel = SaeSpec(
+            uri=f"panel:{evaluator.name}@{site}",
+            name=f"panel-{site}",
+            weights_hash=stable_hash(names),
+        )
+        job = _Job(panel, members[0][1], evaluator, spec.key(panel, evaluator))
+        job.record = _finished_record(out, job.key) if resume else None
+        if job.record is None:
+            _evaluate([job], model, spec, panel=[sae for _, sae in members])
+            job.record = _panel_record(job, spec, names, len(members))
+            if out is not None:
+                write_record(out, job.record)
+        records.append(job.record)
+    return records
+
+
+def _panel_record(job: _Job, spec: GroupSpec, names: list[str], size: int) -> EvalRecord:
+    record = _record(job, spec)
+    sae = record.sae.model_copy(
+        update={"architecture": "panel", "d_sae": size, "metadata": {}, "role": "panel"}
+    )
+    return record.model_copy(update={"sae": sae, "panel": names}).sealed()
+
+
+def _warn_partial(job: _Job) -> None:
+    """Say when a record is partial, with the evaluator's reason (``details.partial_reason``)."""
+    if job.record.status == "partial":
+        reason = job.record.details.get("partial_reason") or "part of its work failed"
+        warnings.warn(
+            f"{job.sae_spec.name} / {job.spec.name}: {reason}; the record is marked partial "
+            "and a resumed run computes it again",
+            SaebenchWarning,
+            stacklevel=3,
+        )
+
+
+def _finished_record(out: Path | None, key: str) -> EvalRecord | None:
+    """The stored record of a key, unless it is partial (then it is computed again)."""
+    record = find_record(out, key)
+    if record is not None and record.status == "partial":
+        warnings.warn(
+            f"{record.sae.name} / {record.evaluator.name}: the stored record is partial "
+            "(part of its work failed); computing it again",
+            SaebenchWarning,
+            stacklevel=3,
+        )
+        return None
+    return record
+
+
+def _evaluate(jobs: list[_Job], model, spec: GroupSpec, panel: list | None = None) -> None:
     from saebench.activations.shared_pass import SaeSlot, SharedPass
     from saebench.evaluators.base import EvalContext
     from saebench.models.interventions import ModelRunner
     from saebench.planning import parse_config
     from saebench.registry import evaluators
+    from saebench.registry import sources
+    from saebench.sources import check_serves
 
     device = spec.settings.device
     token_set = _token_set(spec, model, jobs) if any(job.spec.streams for job in jobs) else None
@@ -108,28 +197,29 @@ def _evaluate(jobs: list[_Job], model, spec: GroupSpec) -> None:
             device=device,
             llm=llm if job.spec.llm_model else None,
             shared=shared,
+            identity=_once_identity(cls, config, job.spec, spec),
+            extras={"panel": panel} if panel is not None else {},
         )
+        needs = cls.needs_for(config)
+        check_serves(sources.get("model").serves, needs, job.spec.name, "model")
         job.evaluator = cls(config, context)
         slot = slots.setdefault(id(job.sae), SaeSlot(job.sae, [], []))
         slot.evaluators.append(job.evaluator)
-        slot.needs.append(cls.needs_for(config))
+        slot.needs.append(needs)
     started = time.perf_counter()
     if token_set is not None:
-        slot_list = list(slots.values())
-        size = spec.settings.batch_size or auto_batch_size(model, slot_list, token_set, device)
-        SharedPass(
+        source = sources.get("model")(
             model,
             token_set,
-            slot_list,
-            size,
             device,
-            spec.settings.cache_dir,
-            spec.settings.progress,
             identity={
                 "model": spec.model.model_dump(exclude={"location"}),
                 "tokens": spec.tokens.model_dump(exclude={"name", "source"}),
             },
-        ).run()
+        )
+        slot_list = list(slots.values())
+        size = spec.settings.batch_size or auto_batch_size(model, slot_list, token_set, device)
+        SharedPass(source, slot_list, size, spec.settings.cache_dir, spec.settings.progress).run()
     shared_seconds = (time.perf_counter() - started) / len(jobs)
     for job in jobs:
         began = time.perf_counter()
@@ -137,7 +227,21 @@ def _evaluate(jobs: list[_Job], model, spec: GroupSpec) -> None:
         job.timing = {
             "shared_pass_seconds": shared_seconds,
             "finish_seconds": time.perf_counter() - began,
+            # once-per-run work this job did for every SAE (CPU seconds), by name
+            **{f"once_{k}_cpu_seconds": v for k, v in job.evaluator.context.once_seconds.items()},
         }
+
+
+def _once_identity(cls, config, evaluator: EvaluatorSpec, spec: GroupSpec) -> dict:
+    """What ``context.once`` keys shared work by, besides its name and site: the evaluator
+    and its config (without SAE-only fields), the model, the token set it streams, the task."""
+    return {
+        "evaluator": [cls.name, cls.version, cls.prepare_identity(config)],
+        "model": spec.model.model_dump(mode="json", exclude={"location"}),
+        "tokens": spec.dataset_for(evaluator)
+        and spec.dataset_for(evaluator).model_dump(mode="json"),
+        "task": evaluator.task.model_dump(mode="json") if evaluator.task else None,
+    }
 
 
 def _llm_client(spec: GroupSpec):
@@ -212,6 +316,7 @@ def _record(job: _Job, spec: GroupSpec) -> EvalRecord:
 
     cls = evaluators.get(job.spec.name)
     meta = job.sae.meta
+    control = getattr(job.sae, "control", None)  # set on controls (saebench.sae.controls)
     return EvalRecord(
         key=job.key,
         evaluator=EvaluatorInfo(
@@ -223,6 +328,7 @@ def _record(job: _Job, spec: GroupSpec) -> EvalRecord:
             higher_is_better=cls.directions(),
             headline=list(cls.headline or (cls.main_metric,)),
             llm_model=job.spec.llm_model,
+            llm_seed=job.spec.llm_seed,
             references=dict(cls.references),
         ),
         sae=SaeInfo(
@@ -234,16 +340,61 @@ def _record(job: _Job, spec: GroupSpec) -> EvalRecord:
             d_sae=meta.d_sae,
             weights_hash=job.sae_spec.weights_hash,
             metadata=meta.model_dump(mode="json"),
+            role="control" if control is not None else "sae",
+            of=control.of if control is not None else None,
         ),
         model=spec.model.model_dump(exclude={"location"}),
         dataset=spec.dataset_for(job.spec),
         task=job.spec.task,
         metrics=_finite(job.result.metrics.model_dump()),
+        intervals=job.result.intervals,
+        nulls=_finite(job.result.nulls),
+        sample_sizes=job.result.sample_sizes,
+        status=job.result.status,
         details=job.result.details,
         seeds=job.result.seeds,
         provenance=provenance(spec.settings.device),
         timing=job.timing,
     )
+
+
+def _reference_records(job: _Job, spec: GroupSpec) -> list[EvalRecord]:
+    """One record per reference method measured beside the job's SAE. Its identity names
+    the evaluator, the method, the site and the task or tokens, never the SAE, so the same
+    reference computed beside several SAEs is one record."""
+    from saebench.identity import stable_hash
+    from saebench.records import record_key
+
+    base = job.record
+    records = []
+    for ref in job.result.references:
+        uri = f"reference:{base.evaluator.name}/{ref.method}@{ref.hook_name}"
+        weights = stable_hash([base.evaluator.name, ref.method, ref.hook_name])
+        sae = SaeInfo(
+            uri=uri,
+            name=ref.method,
+            architecture="reference",
+            hook_name=ref.hook_name,
+            d_in=base.sae.d_in,
+            d_sae=ref.size,
+            weights_hash=weights,
+            metadata={},
+            role="reference",
+        )
+        key = record_key(uri, weights, base.model, base.evaluator, base.dataset, base.task)
+        update = {
+            "key": key,
+            "sae": sae,
+            "metrics": _finite(ref.metrics),
+            "intervals": ref.intervals,
+            "nulls": _finite(ref.nulls),
+            "status": "complete",  # a reference's own work; the SAE's failures are its own
+            "sample_sizes": ref.sample_sizes or base.sample_sizes,
+            "details": ref.details,
+            "seeds": ref.seeds,
+        }
+        records.append(base.model_copy(update=update).sealed())
+    return records
 
 
 def _finite(metrics: dict[str, Any]) -> dict[str, float | None]:

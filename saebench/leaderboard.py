@@ -1,10 +1,13 @@
-"""Records -> one DataFrame -> tables (markdown, CSV, HTML). Never edited by hand.
+"""Records -> one DataFrame, and the tables every command prints. Never edited by hand.
 
-Each row is one SAE on one model; each column ``evaluator.metric``. When an SAE has records
-of one evaluator under several settings (another config, token count or dataset), they are
-never merged: each setting gets its own row, labelled in the ``variant`` column, and a
-warning says so. The headline columns are the ones each evaluator declares. The table is
-sorted by a main metric in its better direction. Nothing here imports torch.
+Each row is one SAE (or reference method, or control) on one model; each column
+``evaluator.metric``, with ``metric_low``/``metric_high`` for its interval, ``metric_null`` for
+its null and ``evaluator.n_UNIT`` for its sample sizes. When an SAE has records of one
+evaluator under several settings (another config, token count or dataset), they are never
+merged: each setting gets its own row, labelled in the ``variant`` column, and a warning says
+so. The tables themselves (ranks, intervals, notes) come from one builder,
+:func:`saebench.board.tables.board_tables`; :func:`table_text` prints it for `saebench eval`,
+`saebench run`, the quickstart and `leaderboard show`. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -126,11 +129,28 @@ def _row(chosen: tuple[EvalRecord, ...], variant: str) -> dict:
         "n_tokens": _joined({d.n_tokens for d in streamed}),
         "context_size": _joined({d.context_size for d in streamed}),
         "variant": variant,
+        "kind": first.sae.role,
+        "of": first.sae.of,
     }
     for record in chosen:
-        for metric, value in record.metrics.items():
-            row[f"{record.evaluator.name}.{metric}"] = value
+        row.update(_metric_cells(record))
     return row
+
+
+def _metric_cells(record: EvalRecord) -> dict[str, float | int | None]:
+    """A record's metrics, their intervals and nulls, and its sample sizes, as columns."""
+    name = record.evaluator.name
+    cells: dict[str, float | int | None] = {}
+    for metric, value in record.metrics.items():
+        cells[f"{name}.{metric}"] = value
+    for metric, interval in sorted(record.intervals.items()):
+        cells[f"{name}.{metric}_low"] = interval.low
+        cells[f"{name}.{metric}_high"] = interval.high
+    for metric, value in sorted(record.nulls.items()):
+        cells[f"{name}.{metric}_null"] = value
+    for unit, n in sorted(record.sample_sizes.items()):
+        cells[f"{name}.n_{unit}"] = n
+    return cells
 
 
 def _joined(values: set):
@@ -148,57 +168,47 @@ def directions(records: Iterable[EvalRecord]) -> dict[str, bool | None]:
     return out
 
 
-def main_columns(records: list[EvalRecord]) -> list[str]:
-    """Each evaluator's headline metrics, as it declared them when the record was made."""
-    columns: list[str] = []
-    for record in records:
-        info = record.evaluator
-        wanted = info.headline or [info.main_metric]
-        columns += [f"{info.name}.{m}" for m in wanted if f"{info.name}.{m}" not in columns]
-    return columns
-
-
-def leaderboard(
-    records: list[EvalRecord], sort_by: str | None = None, columns: list[str] | None = None
-) -> pd.DataFrame:
-    """The leaderboard frame: identity columns, headline metrics, sorted best first.
+def leaderboard(records: list[EvalRecord], sort_by: str | None = None) -> pd.DataFrame:
+    """The table as a frame: identity columns, each evaluator's main metric with its
+    interval bounds (and ``sort_by`` when it is another metric), in the board's row order.
 
     Example:
         >>> frame = leaderboard(load_records("results/"), sort_by="reconstruction.ce_loss_score")
     """
+    from saebench.board.tables import board_tables
+
     if not records:
         raise SaebenchError("no records to tabulate; run `saebench eval` first")
-    frame = records_frame(records)
-    wanted = columns or main_columns(records)
-    present = [c for c in wanted if c in frame.columns]
-    identity = [c for c in _IDENTITY if c in frame.columns]
-    frame = frame[identity + (["variant"] if "variant" in frame else []) + present]
-    sort_by = sort_by or _default_sort(records, present)
-    if sort_by:
-        if sort_by not in frame.columns:
-            raise SaebenchError(
-                f"cannot sort by {sort_by!r}; columns are {', '.join(frame.columns)}"
-            )
-        higher = directions(records).get(sort_by)
-        frame = frame.sort_values(sort_by, ascending=higher is False, na_position="last")
-    return frame.reset_index(drop=True)
+    board = board_tables(records, sort_by=sort_by)
+    wanted = [c.name for c in board.columns] + ([sort_by] if sort_by else [])
+    metrics = []
+    for name in dict.fromkeys(wanted):
+        metrics += [c for c in (name, f"{name}_low", f"{name}_high") if c in board.full]
+    identity = [c for c in (*_IDENTITY, "kind", "rank", "variant") if c in board.full]
+    return board.full[identity + metrics].reset_index(drop=True)
 
 
-def _default_sort(records: list[EvalRecord], present: list[str]) -> str | None:
-    for record in records:
-        column = f"{record.evaluator.name}.{record.evaluator.main_metric}"
-        if (
-            column in present
-            and record.evaluator.higher_is_better.get(record.evaluator.main_metric) is not None
-        ):
-            return column
-    return None
+def table_text(records: list[EvalRecord], sort_by: str | None = None) -> str:
+    """The tables of :func:`saebench.board.tables.board_tables` as terminal text (no wider
+    than 120 columns): what `saebench eval`, `saebench run` and the quickstart print.
+
+    Example:
+        >>> print(table_text(load_records("results/")))
+    """
+    from saebench.board.render import terminal_tables
+    from saebench.board.tables import board_tables
+
+    if not records:
+        raise SaebenchError("no records to tabulate; run `saebench eval` first")
+    return terminal_tables(board_tables(records, sort_by=sort_by)).rstrip("\n")
 
 
 def render(frame: pd.DataFrame, fmt: str = "markdown") -> str:
-    """Text of a table: ``markdown`` (terminal and docs), ``csv`` or ``html``."""
+    """Text of a frame: ``markdown``, ``csv`` (formulas neutralised) or ``html``."""
+    from saebench.board.render import safe_csv
+
     if fmt == "csv":
-        return frame.to_csv(index=False)
+        return safe_csv(frame)
     if fmt == "html":
         return frame.to_html(index=False, float_format=lambda v: f"{v:.4g}")
     if fmt != "markdown":

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
@@ -23,9 +22,9 @@ from saebench.errors import SaebenchError, SaebenchWarning, on_command_line, set
 from saebench.identity import stable_hash
 from saebench.llm.settings import LlmSettings
 from saebench.records import DatasetInfo, TaskInfo
+from saebench.request import DEFAULT_EVALUATORS, RunRequest
 from saebench.resources import ModelSpec, Resources, SaeSpec
 
-DEFAULT_EVALUATORS = ("reconstruction", "sparsity")
 # Contexts are the SAE's training context size, at most this (SAEBench evaluates at 128).
 MAX_DEFAULT_CONTEXT = 128
 
@@ -38,6 +37,7 @@ class EvaluatorSpec(BaseModel):
     streams: bool = True  # reads the shared activation pass (so its key holds the token set)
     task: TaskInfo | None = None
     llm_model: str | None = None  # the judge model, for an evaluator that asks an LLM
+    llm_seed: int | None = None  # the judge's sampling seed when not the default 0 (in the key)
 
 
 class TokenSpec(DatasetInfo):
@@ -91,66 +91,60 @@ def plan(
     model: Any = None,
     dataset: Any = None,
     evaluators: str | Sequence[str] = DEFAULT_EVALUATORS,
-    n_tokens: int = 200_000,
+    n_tokens: int | None = None,
     *,
-    configs: dict[str, dict[str, Any]] | None = None,
-    context_size: int | None = None,
-    prepend_bos: bool | None = None,
-    separator: str | int | None = None,
-    batch_size: int | None = None,
-    device: str | None = None,
-    model_dtype: str | None = None,
-    sae_dtype: str | None = None,
-    cache_dir: str | Path | None = None,
-    progress: bool = True,
-    llm: LlmSettings | dict[str, Any] | None = None,
     resources: Resources | None = None,
+    **options: Any,
 ) -> list[GroupSpec]:
     """Check the inputs, learn the identities of SAEs and model, and group the work.
 
-    Arguments are those of :func:`saebench.evaluate`. ``separator`` is ``"bos"``, ``"eos"``,
-    ``"sep"``, ``"none"`` or a token id; unset, each SAE's own metadata decides, else BOS
-    (SAELens's default). ``llm`` (:class:`~saebench.llm.LlmSettings` or its fields) names
+    The arguments are the fields of :class:`~saebench.request.RunRequest` (those of
+    :func:`saebench.evaluate`); an unknown option is refused with the closest name.
+
+    Example:
+        >>> groups = plan(["zoo:resid-relu", "zoo:resid-topk-16"], model="zoo", dataset="zoo")
+    """
+    request = RunRequest.build(
+        saes, model=model, dataset=dataset, evaluators=evaluators, n_tokens=n_tokens, **options
+    )
+    return plan_request(request, resources)
+
+
+def plan_request(request: RunRequest, resources: Resources | None = None) -> list[GroupSpec]:
+    """The groups of a request. ``n_tokens`` None is the default budget (200,000), capped
+    with a warning at what the dataset gives; a budget given is refused when the dataset
+    cannot give it. ``separator`` is ``"bos"``, ``"eos"``, ``"sep"``, ``"none"`` or a token
+    id; unset, each SAE's own metadata decides, else BOS (SAELens's default). ``llm`` names
     the judge of evaluators that ask an LLM; unset fields come from the environment, and
     without a judge those evaluators are skipped with a warning that says how to enable them.
+    ``controls`` (``permuted_decoder``, ``matched_l0_random``, ``random_init``) adds those
+    controls of every SAE, planned beside it (``docs/controls.md``).
     """
     from saebench.models.load import parse_dtype
 
-    llm_settings = resolve_llm(llm)
-    specs = evaluator_specs(evaluators, configs or {}, llm_settings)
-    settings = RunSettings(
-        device=check_device(device),
-        batch_size=_positive("batch_size", batch_size, optional=True),
-        cache_dir=_cache_dir(cache_dir),
-        progress=progress,
-        llm=llm_settings if any(spec.llm_model for spec in specs) else None,
-    )
-    _positive("n_tokens", n_tokens)
-    if context_size is not None and _positive("context_size", context_size) < 2:
-        raise SaebenchError(f"{setting('context_size')} must be at least 2 (got {context_size})")
-    sae_torch_dtype = parse_dtype(sae_dtype)
-    parse_dtype(model_dtype)
+    r = request
+    llm = resolve_llm(r.llm)
+    specs = evaluator_specs(r.evaluators, r.configs, llm)
+    settings = _run_settings(r, specs, llm)
+    _check_sizes(r.n_tokens, r.context_size)
+    sae_dtype = parse_dtype(r.sae_dtype)
+    parse_dtype(r.model_dtype)
     # a bad data file is found before anything loads (resolving reads it once, to hash it)
     streams = any(spec.streams for spec in specs)
-    source = _data_source(dataset) if streams else None
+    source = _data_source(r.dataset) if streams else None
+    if source is not None and r.n_tokens is not None:
+        from saebench.data.budget import check_budget
+
+        check_budget(source, r.n_tokens, r.context_size, setting("n_tokens", r.n_tokens))
     resources = resources or Resources()
-    loaded = _load_saes(saes, resources, settings.device, sae_torch_dtype)
+    loaded = _load_saes(_with_controls(r.saes, r.controls), resources, settings.device, sae_dtype)
     model_spec, model_obj = resources.add_model(
-        model if model is not None else _model_of(loaded), settings.device, model_dtype
+        r.model if r.model is not None else _model_of(loaded), settings.device, r.model_dtype
     )
     from saebench.models.hooks import check_saes_fit
 
     check_saes_fit(model_obj, [sae.meta for _, sae in loaded])
-    by_tokens: dict[str, tuple[TokenSpec | None, list[SaeSpec]]] = {}
-    if streams:
-        for sae_spec, sae in loaded:
-            tokens = token_spec(
-                source, sae.meta, model_obj, n_tokens, context_size, prepend_bos, separator
-            )
-            by_tokens.setdefault(tokens.model_dump_json(), (tokens, []))[1].append(sae_spec)
-    else:
-        by_tokens[""] = (None, [sae_spec for sae_spec, _ in loaded])
-    dtype = str(sae_torch_dtype).replace("torch.", "") if sae_torch_dtype else None
+    dtype = str(sae_dtype).replace("torch.", "") if sae_dtype else None
     return [
         GroupSpec(
             model=model_spec,
@@ -160,8 +154,38 @@ def plan(
             tokens=tokens,
             settings=settings,
         )
-        for tokens, group_saes in by_tokens.values()
+        for tokens, group_saes in _token_groups(r, source, loaded, model_obj, streams)
     ]
+
+
+def _run_settings(request: RunRequest, specs: list[EvaluatorSpec], llm) -> RunSettings:
+    return RunSettings(
+        device=check_device(request.device),
+        batch_size=_positive("batch_size", request.batch_size, optional=True),
+        cache_dir=_cache_dir(request.cache_dir),
+        progress=request.progress,
+        llm=llm if any(spec.llm_model for spec in specs) else None,
+    )
+
+
+def _check_sizes(n_tokens: int | None, context_size: int | None) -> None:
+    _positive("n_tokens", n_tokens, optional=True)
+    if context_size is not None and _positive("context_size", context_size) < 2:
+        raise SaebenchError(f"{setting('context_size')} must be at least 2 (got {context_size})")
+
+
+def _token_groups(request: RunRequest, source, loaded, model, streams: bool) -> list:
+    """(token spec, SAEs) per token set: SAEs with the same token set share a group."""
+    if not streams:
+        return [(None, [sae_spec for sae_spec, _ in loaded])]
+    r = request
+    by_tokens: dict[str, tuple[TokenSpec, list[SaeSpec]]] = {}
+    for sae_spec, sae in loaded:
+        tokens = token_spec(
+            source, sae.meta, model, r.n_tokens, r.context_size, r.prepend_bos, r.separator
+        )
+        by_tokens.setdefault(tokens.model_dump_json(), (tokens, []))[1].append(sae_spec)
+    return list(by_tokens.values())
 
 
 # -- checks made before anything loads ------------------------------------------------------
@@ -254,6 +278,7 @@ def evaluator_specs(
                 streams=needs.activations,
                 task=_task_info(name, needs.task),
                 llm_model=llm.model if needs.llm else None,
+                llm_seed=llm.seed if needs.llm and llm.seed else None,
             )
         )
     if skipped and not specs:
@@ -327,7 +352,49 @@ def _load_saes(saes, resources: Resources, device: str, dtype) -> list[tuple[Sae
             )
             continue
         loaded[identity] = (spec, sae)
+    _name_distinctly([spec for spec, _ in loaded.values()])
     return list(loaded.values())
+
+
+def _name_distinctly(specs: list[SaeSpec]) -> None:
+    """Unique row names within the run (parent folders added where last names collide),
+    and a warning for the same weights under two URIs (two identical rows otherwise)."""
+    from saebench.identity import distinct_names
+
+    for spec, name in zip(specs, distinct_names([s.uri for s in specs]), strict=True):
+        if spec.uri != "inline":
+            spec.name = name
+    first: dict[str, SaeSpec] = {}
+    for spec in specs:
+        if spec.weights_hash in first:
+            warnings.warn(
+                f"{spec.name} ({spec.uri}) has the same weights as {first[spec.weights_hash].name} "
+                f"({first[spec.weights_hash].uri}); both are evaluated, with identical numbers",
+                SaebenchWarning,
+                stacklevel=4,
+            )
+        first.setdefault(spec.weights_hash, spec)
+
+
+def _with_controls(saes, controls) -> Any:
+    """The SAEs, each followed by its controls: URIs for SAEs given by URI, objects made from
+    the SAE for SAEs given as objects."""
+    from saebench.adapters.control import check_kinds, control_uri, is_control
+
+    kinds = check_kinds(controls)
+    if not kinds:
+        return saes
+    from saebench.sae import Sae
+    from saebench.sae.controls import make_control
+
+    out: list[Any] = []
+    for item in saes if isinstance(saes, (list, tuple)) else [saes]:
+        out.append(item)
+        if isinstance(item, Sae):
+            out += [make_control(item, kind) for kind in kinds if not hasattr(item, "control")]
+        elif not is_control(str(item)):
+            out += [control_uri(kind, str(item)) for kind in kinds]
+    return out
 
 
 def _model_of(loaded) -> str:
@@ -355,8 +422,6 @@ def token_spec(source, meta, model, n_tokens, context_size, prepend_bos, separat
     """The token set one SAE is evaluated on: the caller's choices where given, else the
     SAE's own metadata (context size capped at 128, BOS, separator), else SAELens's
     defaults. Token ids are used as given."""
-    import math
-
     from saebench.data.contexts import resolve_separator, special_ids
 
     limit = model.cfg.n_ctx
@@ -380,11 +445,23 @@ def token_spec(source, meta, model, n_tokens, context_size, prepend_bos, separat
         bos = meta.prepend_bos if prepend_bos is None else prepend_bos
         chosen = next((s for s in (separator, meta.sequence_separator) if s is not None), "bos")
         sep = None if chosen == "none" else resolve_separator(chosen, tokenizer)
+    from saebench.data.budget import DEFAULT_TOKENS, fit_budget
+
+    n_tokens = fit_budget(  # counted now, so a budget the data cannot fill never runs
+        source,
+        tokenizer=tokenizer,
+        context_size=ctx,
+        prepend_bos=bos,
+        separator=sep,
+        n_tokens=n_tokens or DEFAULT_TOKENS,
+        explicit=n_tokens is not None,
+        flag=setting("n_tokens"),
+    )
     return TokenSpec(
         name=source.name,
         fingerprint=source.fingerprint,
         kind=source.kind,
-        n_tokens=math.ceil(n_tokens / ctx) * ctx,
+        n_tokens=n_tokens,
         context_size=ctx,
         prepend_bos=bos,
         separator=sep,

@@ -56,6 +56,10 @@ def quickstart_suite():
         preset="quickstart",
         evaluators=["all"],
         out="quickstart/records",
+        controls={
+            "kinds": ["permuted_decoder", "matched_l0_random"],
+            "saes": ["zoo:resid-topk-16"],
+        },
     )
 
 
@@ -65,7 +69,8 @@ def run_quickstart(out: Path, n_tokens: int | None = None, progress: bool = True
     Each evaluator runs with its ``quickstart`` settings (smaller pair and latent counts),
     so the whole harness fits in a couple of minutes on a laptop.
     """
-    from saebench.leaderboard import leaderboard, render
+    from saebench.board.render import markdown_tables, terminal_tables
+    from saebench.board.tables import board_tables
     from saebench.plots import plot_tradeoff
     from saebench.suites import run_suite
     from saebench.zoo.catalog import sae_names
@@ -82,19 +87,18 @@ def run_quickstart(out: Path, n_tokens: int | None = None, progress: bool = True
         # the plan warns of each skipped evaluator; the quickstart lists them once, below
         warnings.filterwarnings("ignore", message="skipped ", category=SaebenchWarning)
         records = run_suite(suite, out / "records", llm=llm, progress=progress)
-    frame = leaderboard(records)
-    table = render(frame)
-    print(table)
+    board = board_tables(records)  # one table builder: terminal, report.md, leaderboards
+    print(terminal_tables(board).rstrip("\n"))
     for name, hint in skipped.items():
         print(f"skipped {name}: needs {hint}")
     plot = plot_tradeoff(
-        frame,
+        board.full[board.full["kind"] == "sae"],
         L0,
         CE_SCORE,
         out / "l0_vs_ce_loss_score.png",
         title="zoo SAEs: sparsity against downstream fidelity",
     )
-    report = _report(table, records, skipped, plot.name)
+    report = _report(markdown_tables(board).rstrip("\n"), records, skipped, plot.name)
     atomic_write_text(out / "report.md", report)
     print(f"\nreport: {out / 'report.md'}  plot: {plot}  records: {out / 'records'}/")
     return out / "report.md"

@@ -29,7 +29,11 @@ from saebench.errors import SaebenchError, SaebenchWarning
 from saebench.files import atomic_write_text
 from saebench.identity import stable_hash
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
+# What a record is about: an SAE, a reference method measured beside SAEs (RAVEL's DAS, a
+# supervised dictionary's PCA), or a control made from an SAE (a permuted decoder, say).
+Role = Literal["sae", "reference", "control", "panel"]
 
 
 class EvaluatorInfo(BaseModel):
@@ -41,8 +45,31 @@ class EvaluatorInfo(BaseModel):
     higher_is_better: dict[str, bool | None]
     headline: list[str] = Field(default_factory=list)  # metrics a leaderboard shows first
     llm_model: str | None = None  # the judge of an evaluator that asks an LLM (in the key)
+    llm_seed: int | None = None  # the judge's sampling seed, when not 0 (in the key)
     # reference methods measured beside the SAE: name -> metric holding its main-metric value
     references: dict[str, str] = Field(default_factory=dict)
+
+
+class Interval(BaseModel):
+    """A confidence interval of one metric, from the evaluator's own sampling unit.
+
+    ``method`` says how it was made ("block_bootstrap" over contexts, "bootstrap" over pairs,
+    latents or test rows, "wilson" for a proportion, "seeds" for the spread over reseeded
+    runs), ``unit`` what was resampled and ``n`` how many of them the estimate rests on.
+    """
+
+    low: float | None
+    high: float | None
+    level: float = 0.95
+    method: str
+    unit: str
+    n: int
+
+    @property
+    def half_width(self) -> float | None:
+        if self.low is None or self.high is None:
+            return None
+        return (self.high - self.low) / 2
 
 
 class SaeInfo(BaseModel):
@@ -54,6 +81,8 @@ class SaeInfo(BaseModel):
     d_sae: int
     weights_hash: str
     metadata: dict[str, Any]
+    role: Role = "sae"
+    of: str | None = None  # a control's SAE (its URI); None for SAEs and references
 
 
 class ModelInfo(BaseModel):
@@ -106,14 +135,38 @@ class EvalRecord(BaseModel):
     dataset: DatasetInfo | None = None  # None for evaluators that stream no activations
     task: TaskInfo | None = None
     metrics: dict[str, float | None]
+    intervals: dict[str, Interval] = Field(default_factory=dict)
+    # what each metric should be read against: its value under the evaluator's own null
+    # (chance accuracy, a permuted-label F1), measured on the same data
+    nulls: dict[str, float | None] = Field(default_factory=dict)
+    # sampling units the estimates rest on (contexts, pairs, latents, test rows)
+    sample_sizes: dict[str, int] = Field(default_factory=dict)
+    # "partial": some of the work failed (an LLM judge's lost requests, say); a resumed run
+    # recomputes a partial record
+    status: Literal["complete", "partial"] = "complete"
+    # a panel evaluator's record: the SAEs it compared, as "URI#weights hash"
+    panel: list[str] | None = None
     details: dict[str, Any] = Field(default_factory=dict)
     seeds: dict[str, list[float]] = Field(default_factory=dict)
     provenance: Provenance
     timing: dict[str, float] = Field(default_factory=dict)
+    content_hash: str | None = None  # over everything else in the record (None before schema 3)
 
     @property
     def main_value(self) -> float | None:
         return self.metrics.get(self.evaluator.main_metric)
+
+    @property
+    def main_interval(self) -> Interval | None:
+        return self.intervals.get(self.evaluator.main_metric)
+
+    def expected_content_hash(self) -> str:
+        """The hash of what this record reports; differs from ``content_hash`` if edited."""
+        return content_hash(self)
+
+    def sealed(self) -> EvalRecord:
+        """This record with its content hash set (records are written sealed)."""
+        return self.model_copy(update={"content_hash": content_hash(self)})
 
     def expected_key(self) -> str:
         """The key this record's own content gives (differs from ``key`` if edited)."""
@@ -149,12 +202,25 @@ def record_key(
     )
 
 
-def _evaluator_identity(evaluator) -> list[str]:
-    """Name, version and config hash, and the judge model of an evaluator that asks an LLM
-    (left out when there is none, so the keys of other evaluators stay as they were)."""
-    parts = [evaluator.name, evaluator.version, evaluator.config_hash]
+def content_hash(record: EvalRecord) -> str:
+    """A hash over every field of the record but the hash itself: numbers, intervals,
+    details, identity and provenance. It shows an edit; it cannot show a forgery made by
+    someone who recomputes it (docs/leaderboards.md says what publish can and cannot tell)."""
+    return stable_hash(record.model_dump(mode="json", exclude={"content_hash"}))
+
+
+def _evaluator_identity(evaluator) -> list:
+    """Name, version and config hash, and the judge model (and its seed when not 0) of an
+    evaluator that asks an LLM (left out when there is none, so the keys of other evaluators
+    stay as they were)."""
+    parts: list = [evaluator.name, evaluator.version, evaluator.config_hash]
     judge = getattr(evaluator, "llm_model", None)
-    return [*parts, judge] if judge is not None else parts
+    if judge is not None:
+        parts.append(judge)
+    seed = getattr(evaluator, "llm_seed", None)
+    if seed:
+        parts.append(f"seed={seed}")
+    return parts
 
 
 # -- files ----------------------------------------------------------------------------------
@@ -167,8 +233,9 @@ def slug(text: str) -> str:
 
 
 def write_record(out_dir: Path, record: EvalRecord) -> Path:
+    """Write a record (sealed with its content hash) atomically; return its path."""
     path = record_path(out_dir, record.sae.name, record.evaluator.name, record.key)
-    atomic_write_text(path, record.model_dump_json(indent=2))
+    atomic_write_text(path, record.sealed().model_dump_json(indent=2))
     return path
 
 
@@ -199,15 +266,20 @@ def load_records(location: Path | str, strict: bool = False) -> list[EvalRecord]
     Example:
         >>> records = load_records("results/")
     """
+    return [record for _, record in load_record_files(location, strict)]
+
+
+def load_record_files(location: Path | str, strict: bool = False) -> list[tuple[Path, EvalRecord]]:
+    """:func:`load_records` with the file each record was read from."""
     root = Path(location).expanduser()
     if root.is_file():
-        return [read_record(root)]
+        return [(root, read_record(root))]
     if not root.is_dir():
         raise SaebenchError(f"{root}: no such results folder or record file")
     records = []
     for path in sorted(root.rglob("*.json")):
         try:
-            records.append(read_record(path))
+            records.append((path, read_record(path)))
         except SaebenchError as exc:
             if strict:
                 raise
@@ -227,6 +299,12 @@ def read_record(path: Path) -> EvalRecord:
         raise SaebenchError(f"{path}: not a readable saebench record ({exc})") from exc
     if not isinstance(data, dict) or "evaluator" not in data or "key" not in data:
         raise SaebenchError(f"{path}: not a saebench record (no 'key' and 'evaluator' fields)")
+    newest = data.get("schema_version", 1)
+    if isinstance(newest, int) and newest > SCHEMA_VERSION:
+        raise SaebenchError(
+            f"{path}: record schema {newest} is newer than this saebench reads "
+            f"({SCHEMA_VERSION}); upgrade saebench to read it"
+        )
     try:
         return EvalRecord.model_validate(_upgrade(data))
     except ValidationError as exc:
@@ -241,7 +319,8 @@ def _looks_like_record(path: Path) -> bool:
 
 
 def _upgrade(data: dict[str, Any]) -> dict[str, Any]:
-    """Schema 1 (before model weights were part of the identity) to the current one."""
+    """Schema 1 (before model weights were part of the identity) to the current one; schema 2
+    (before intervals, roles and content hashes) needs nothing, its new fields default."""
     if data.get("schema_version", 1) >= 2:
         return data
     data = dict(data)

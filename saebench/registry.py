@@ -32,9 +32,10 @@ class Registry(Generic[T]):
         'myformat'
     """
 
-    def __init__(self, kind: str, group: str) -> None:
+    def __init__(self, kind: str, group: str, base: str | None = None) -> None:
         self.kind = kind
         self.group = group
+        self.base = base  # "module:Class" every plug-in of this kind must subclass
         self._entries: dict[str, T | EntryPoint] = {}
         self._points: dict[str, EntryPoint] = {}
         self._discovered = False
@@ -117,6 +118,7 @@ class Registry(Generic[T]):
         Only the object's own attribute counts: a subclass of a named plug-in inherits a
         name that is not its own.
         """
+        self._check_kind(obj, name)
         declared = getattr(obj, "__dict__", {}).get("name")
         if declared and declared != name:
             raise SaebenchError(
@@ -125,6 +127,20 @@ class Registry(Generic[T]):
             )
         obj.name = name  # type: ignore[attr-defined]
         return obj
+
+    def _check_kind(self, obj: object, name: str) -> None:
+        """Refuse a plug-in that is not of this registry's kind, before it fails later."""
+        if self.base is None:
+            return
+        import importlib
+
+        module, _, attr = self.base.partition(":")
+        base = getattr(importlib.import_module(module), attr)
+        if not (isinstance(obj, type) and issubclass(obj, base)):
+            raise SaebenchError(
+                f"{_describe(obj)} is registered as the {self.kind} {name!r} but is not a "
+                f"subclass of {attr}; derive it from {module.rsplit('.', 1)[0]}.{attr}"
+            )
 
     def _discover(self) -> None:
         if self._discovered:
@@ -163,6 +179,11 @@ def _describe(obj: object) -> str:
     return f"{getattr(obj, '__module__', '?')}:{getattr(obj, '__qualname__', obj)}"
 
 
-adapters: Registry = Registry("adapter", "saebench.adapters")
-evaluators: Registry = Registry("evaluator", "saebench.evaluators")
-tasks: Registry = Registry("task", "saebench.tasks")
+adapters: Registry = Registry("adapter", "saebench.adapters", "saebench.adapters.base:Adapter")
+evaluators: Registry = Registry(
+    "evaluator", "saebench.evaluators", "saebench.evaluators.base:Evaluator"
+)
+tasks: Registry = Registry("task", "saebench.tasks", "saebench.tasks.base:Task")
+sources: Registry = Registry(
+    "activation source", "saebench.sources", "saebench.sources.base:ActivationSource"
+)

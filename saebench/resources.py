@@ -159,10 +159,14 @@ def _model_location(given: Any) -> str:
 
 
 def _converted(sae, device, dtype):
-    """The SAE on ``device`` in ``dtype``, without changing the caller's object."""
-    if (dtype is None or sae.dtype == dtype) and str(sae.device) == str(device):
+    """The SAE on ``device`` in ``dtype`` (default: its compute dtype, float32 for a
+    half-precision SAE), without changing the caller's object."""
+    from saebench.adapters.resolve import compute_dtype
+
+    dtype = compute_dtype(sae.dtype, dtype)
+    if sae.dtype == dtype and str(sae.device) == str(device):
         return sae
-    return copy.deepcopy(sae).to(device=device, dtype=dtype or sae.dtype)
+    return copy.deepcopy(sae).to(device=device, dtype=dtype)
 
 
 def _source_uri(sae) -> str:

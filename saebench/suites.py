@@ -26,7 +26,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
+from saebench.adapters.control import ControlsSetting, base_of
 from saebench.errors import SaebenchError
+from saebench.llm.settings import LlmSettings, merge_settings
+from saebench.request import ExecutorSettings, RunRequest
 
 ALL_EVALUATORS = "all"  # an evaluators entry that stands for every installed evaluator
 _GLOB_CHARS = "*?["
@@ -100,12 +103,15 @@ class Suite(_Strict):
     saes: list[SaeSource] = Field(min_length=1)
     model: str | None = None  # None: the SAEs' own model
     dataset: str | None = None
-    tokens: int = Field(default=200_000, ge=1)
+    tokens: int | None = Field(default=None, ge=1)  # None: 200,000, capped at the dataset
     context: Context = Field(default_factory=Context)
     preset: Literal["defaults", "quickstart"] = "defaults"
     evaluators: list[EvaluatorEntry] = Field(min_length=1)
     executor: Executor = Field(default_factory=Executor)
     out: str | None = None  # records folder; None: results/NAME
+    controls: ControlsSetting | None = None  # controls beside the SAEs (docs/controls.md)
+    # the judge of evaluators that ask an LLM and its limits (LlmSettings fields; flags win)
+    llm: LlmSettings | None = None
 
     _source: str = PrivateAttr(default="<suite>")
     _root: Path = PrivateAttr(default_factory=Path.cwd)
@@ -142,7 +148,16 @@ class Suite(_Strict):
         uris: list[str] = []
         for index, source in enumerate(self.saes):
             uris += self._expand(source, index)
-        return list(dict.fromkeys(uris))
+        return self._with_controls(list(dict.fromkeys(uris)))
+
+    def _with_controls(self, uris: list[str]) -> list[str]:
+        """Each SAE that ``controls`` chooses followed by its controls (same group)."""
+        if self.controls is None:
+            return uris
+        try:
+            return self.controls.expand(uris)
+        except SaebenchError as exc:
+            raise SaebenchError(f"{self.where('controls')}: {exc}") from exc
 
     def _expand(self, source: SaeSource, index: int) -> list[str]:
         if source.saelens_release is not None:
@@ -175,6 +190,7 @@ class Suite(_Strict):
 
         names: list[str] = []
         configs: dict[str, dict[str, Any]] = {}
+        self._refuse_repeated_evaluators()
         for index, entry in enumerate(self.evaluators):
             expanded = evaluators.names() if entry.name == ALL_EVALUATORS else [entry.name]
             if entry.name == ALL_EVALUATORS and entry.config:
@@ -189,6 +205,19 @@ class Suite(_Strict):
                 if config:
                     configs[name] = config
         return names, configs
+
+    def _refuse_repeated_evaluators(self) -> None:
+        """An evaluator named twice would keep one of its configs silently. (A name after
+        ``all`` is not a repeat: it gives that evaluator its own settings.)"""
+        first: dict[str, int] = {}
+        for index, entry in enumerate(self.evaluators):
+            if entry.name in first:
+                earlier = _line_of(self._lines, ("evaluators", first[entry.name]))
+                raise SaebenchError(
+                    f"{self.where('evaluators', index)}: evaluator {entry.name!r} is listed "
+                    f"twice (also at line {earlier}); list it once, with one config"
+                )
+            first[entry.name] = index
 
     def _config(self, name: str, entry: EvaluatorEntry, index: int) -> dict[str, Any]:
         from saebench.registry import evaluators
@@ -232,37 +261,89 @@ class Suite(_Strict):
             return str((self._root / path).resolve())
         return value
 
-    def plan(self, *, llm: Any = None, progress: bool = True, resources: Any = None) -> list:
-        """The groups to run (:func:`saebench.planning.plan`: loads SAEs and model once).
+    def check(self) -> tuple[list[str], Any]:
+        """Every SAE URI and the dataset (a :class:`~saebench.data.DataSource`, or None),
+        checked without loading weights: an unknown SAE or a missing dataset is one error
+        naming its line (as is a bad evaluator entry)."""
+        self.evaluator_configs()
+        uris = self.checked_sae_uris()
+        dataset = self.dataset_location()
+        if dataset is None:
+            return uris, None
+        from saebench.data.sources import data_source
 
-        Evaluators that ask an LLM are skipped with a warning when ``llm`` (or the
-        environment) names no judge, as ``saebench quickstart`` does.
-        """
-        from saebench.planning import plan
+        try:
+            source = data_source(dataset)
+        except SaebenchError as exc:
+            raise SaebenchError(f"{self.where('dataset')}: {exc}") from exc
+        if self.tokens is not None:
+            from saebench.data.budget import check_budget
 
+            where = f"{self.where('tokens')}: tokens {self.tokens}"
+            check_budget(source, self.tokens, self.context.context_size, where)
+        return uris, source
+
+    def checked_sae_uris(self) -> list[str]:
+        """:meth:`sae_uris`, each checked by :func:`check_sae_uri` (errors name the line)."""
+        uris: list[str] = []
+        for index, source in enumerate(self.saes):
+            for uri in self._expand(source, index):
+                try:
+                    check_sae_uri(uri)
+                except SaebenchError as exc:
+                    raise SaebenchError(f"{self.where('saes', index)}: {exc}") from exc
+                uris.append(uri)
+        return self._with_controls(list(dict.fromkeys(uris)))
+
+    def request(
+        self,
+        *,
+        out_dir: str | Path | None = None,
+        executor: dict[str, Any] | None = None,
+        cache_dir: str | Path | None = None,
+        llm: Any = None,
+        progress: bool = True,
+        checked: tuple[list[str], Any] | None = None,
+    ) -> RunRequest:
+        """The suite as a :class:`~saebench.request.RunRequest` (after :meth:`check`, whose
+        result may be passed as ``checked`` so the dataset is read once); arguments given
+        here override the suite's own settings, as the command-line flags do."""
         names, configs = self.evaluator_configs()
-        return plan(
-            self.sae_uris(),
-            self.model_location(),
-            self.dataset_location(),
-            names,
-            self.tokens,
+        uris, dataset = checked or self.check()
+        runs_on = self.executor.model_dump(exclude={"device", "batch_size"})
+        runs_on.update({k: v for k, v in (executor or {}).items() if v is not None})
+        return RunRequest(
+            saes=uris,
+            model=self.model_location(),
+            dataset=dataset,
+            evaluators=names,
+            n_tokens=self.tokens,
             configs=configs,
             context_size=self.context.context_size,
             prepend_bos=self.context.prepend_bos,
             separator=self.context.separator,
             batch_size=self.executor.batch_size,
             device=self.executor.device,
+            cache_dir=cache_dir,
+            llm=merge_settings(self.llm, llm),
+            out_dir=out_dir or self.out_dir(),
             progress=progress,
-            llm=llm,
-            resources=resources,
+            executor=ExecutorSettings(**runs_on),
         )
+
+    def plan(self, *, resources: Any = None, **request: Any) -> list:
+        """The groups to run (:func:`saebench.planning.plan_request` of :meth:`request`:
+        loads SAEs and model once). Evaluators that ask an LLM are skipped with a warning
+        when ``llm`` (or the environment) names no judge, as ``saebench quickstart`` does."""
+        from saebench.planning import plan_request
+
+        return plan_request(self.request(**request), resources)
 
     def dry_plan(self) -> DryPlan:
         """What would run, without loading any weights: see :class:`DryPlan`."""
         names, configs = self.evaluator_configs()
         groups: dict[tuple, DryGroup] = {}
-        for uri in self.sae_uris():
+        for uri in self.checked_sae_uris():
             info = sae_header(uri)
             model = self.model or info.get("model")
             fixed = self.context.model_dump()
@@ -360,6 +441,7 @@ def parse_suite(text: str, source: str = "<suite>", root: str | Path | None = No
         raise SaebenchError(
             f"{source}:{line}: not valid YAML ({exc.problem}); fix the syntax there"
         ) from exc
+    _refuse_duplicate_keys(node, source)
     if not isinstance(data, dict):
         raise SaebenchError(
             f"{source}:1: a suite is a mapping of keys (name, saes, evaluators, ...); "
@@ -374,6 +456,28 @@ def parse_suite(text: str, source: str = "<suite>", root: str | Path | None = No
     suite._source, suite._lines = source, node
     suite._root = Path(root) if root is not None else Path.cwd()
     return suite
+
+
+def _refuse_duplicate_keys(node, source: str, path: tuple = ()) -> None:
+    """A key given twice in one mapping (YAML itself keeps the last one, silently)."""
+    import yaml
+
+    if isinstance(node, yaml.SequenceNode):
+        for index, child in enumerate(node.value):
+            _refuse_duplicate_keys(child, source, (*path, index))
+    if not isinstance(node, yaml.MappingNode):
+        return
+    seen: dict[str, int] = {}
+    for key, value in node.value:
+        name, line = str(key.value), key.start_mark.line + 1
+        dotted = ".".join(str(part) for part in (*path, name))
+        if name in seen and name != "<<":
+            raise SaebenchError(
+                f"{source}:{line}: key {dotted!r} is given twice (also at line {seen[name]}); "
+                "keep one"
+            )
+        seen[name] = line
+        _refuse_duplicate_keys(value, source, (*path, name))
 
 
 def _explain(error: dict, node, source: str) -> str:
@@ -440,11 +544,13 @@ def shipped_suites_dir() -> Path:
 def expand_glob(pattern: str, root: Path) -> list[str]:
     """URIs matching a glob: ``zoo:*``-style over the zoo's names, else over local paths
     (relative ones under ``root``), keeping any ``scheme:`` prefix. Sorted."""
-    from saebench.zoo.catalog import sae_names
+    from saebench.zoo.catalog import SMOLLM2_PREFIX, all_sae_names, sae_names
 
     prefix, location = split_scheme(pattern)
     if prefix == "zoo:":
-        return [f"zoo:{name}" for name in sae_names() if fnmatch.fnmatchcase(name, location)]
+        # zoo:* is the toy model's; SmolLM2's are matched by their own prefix
+        names = all_sae_names() if location.startswith(SMOLLM2_PREFIX) else sae_names()
+        return [f"zoo:{name}" for name in names if fnmatch.fnmatchcase(name, location)]
     path = Path(location).expanduser()
     base = path if path.is_absolute() else root / path
     return [prefix + str(Path(match).resolve()) for match in sorted(glob.glob(str(base)))]
@@ -491,10 +597,34 @@ def _release(release: str):
     return directory[release]
 
 
+def check_sae_uri(uri: str) -> None:
+    """Refuse an SAE URI that cannot load, as far as can be told without its weights: an
+    unknown scheme, a missing path, an unknown zoo name or SAELens release or SAE id."""
+    from saebench.adapters.resolve import read_uri
+
+    scheme, location = read_uri(uri)
+    if scheme == "zoo":
+        from saebench.zoo.catalog import all_sae_names
+
+        names = all_sae_names()
+        if location not in names:
+            close = difflib.get_close_matches(location, names, n=3)
+            hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(names)}"
+            raise SaebenchError(f"zoo:{location}: no such zoo SAE; {hint}")
+    elif scheme == "saelens" and not Path(location).expanduser().exists():
+        release, _, sae_id = location.partition("/")
+        if not sae_id or location.startswith((".", "/", "~")):
+            raise SaebenchError(f"{uri}: no such folder, and not a RELEASE/SAE_ID hub name")
+        if sae_id not in _release(release).saes_map:
+            raise SaebenchError(f"{uri}: release {release!r} has no SAE id {sae_id!r}")
+    elif location.startswith(("/", ".", "~")) and not Path(location).expanduser().exists():
+        raise SaebenchError(f"{uri}: no such file or directory")
+
+
 def sae_header(uri: str) -> dict[str, Any]:
     """What an SAE's config says about its model and token set, read without its weights
     (the SAELens directory for a release, cfg.json for a folder); {} when unknown."""
-    scheme, _, location = uri.partition(":")
+    scheme, _, location = base_of(uri).partition(":")  # a control reads as its SAE
     if scheme == "saelens" and not Path(location).exists():
         release, _, _ = location.partition("/")
         try:
@@ -502,9 +632,9 @@ def sae_header(uri: str) -> dict[str, Any]:
         except SaebenchError:
             return {}
     if scheme == "zoo":
-        from saebench.zoo.catalog import saes_dir
+        from saebench.zoo.catalog import sae_folder, sae_model
 
-        folder, model = saes_dir() / location, "zoo"
+        folder, model = sae_folder(location), sae_model(location)
     else:
         folder, model = Path(location if location else uri), None
     return _cfg_header(folder / "cfg.json", model)
@@ -533,15 +663,18 @@ def run_suite(
     address: str | None = None,
     num_cpus: float | None = None,
     num_gpus: float | None = None,
+    cache_dir: str | Path | None = None,
     llm: Any = None,
     progress: bool = True,
     log: Any = None,
 ) -> list:
     """Plan the suite and run its groups (local or Ray); return every record, in plan order.
 
-    Records already in the output folder are reused, so an interrupted run resumes. ``log``
-    gets one line per group start and finish and a total (default: stderr when ``progress``).
-    Flags given here override the suite's ``executor`` settings.
+    Every name is checked before anything loads (:meth:`Suite.check`; a Ray address is
+    probed). Records already in the output folder are reused, so an interrupted run resumes;
+    ``cache_dir`` keeps activations on disk for the next run. ``log`` gets one line per group
+    start and finish and a total (default: stderr when ``progress``). Flags given here
+    override the suite's ``executor`` settings.
 
     Example:
         >>> records = run_suite(load_suite("evals/quickstart.yaml"), executor="local")
@@ -549,79 +682,52 @@ def run_suite(
     import sys
     import time
 
+    from saebench.executors import execute
     from saebench.files import check_writable_dir
+    from saebench.planning import plan_request
     from saebench.resources import Resources
 
-    settings = suite.executor.model_copy(
-        update={
-            key: value
-            for key, value in (
-                ("name", executor),
-                ("address", address),
-                ("num_cpus", num_cpus),
-                ("num_gpus", num_gpus),
-            )
-            if value is not None
-        }
-    )
-    if settings.name == "ray":
-        from saebench.executors_ray import import_ray
-
-        import_ray()  # before any loading: a missing extra is a one-line error at once
+    flags = {"name": executor, "address": address, "num_cpus": num_cpus, "num_gpus": num_gpus}
+    _check_ray(suite, flags)
     out = check_writable_dir(out_dir or suite.out_dir(), "--out")
+    if cache_dir is not None:
+        check_writable_dir(cache_dir, "--cache-dir")
+    checked = suite.check()
     if log is None:
         log = (lambda line: print(line, file=sys.stderr, flush=True)) if progress else _silent
     began = time.perf_counter()
-    log(f"[plan] suite {suite.name}: planning {len(suite.sae_uris())} SAE(s)")
+    log(f"[plan] suite {suite.name}: planning {len(checked[0])} SAE(s)")
+    request = suite.request(
+        out_dir=out, executor=flags, cache_dir=cache_dir, llm=llm, progress=progress,
+        checked=checked,
+    )  # fmt: skip
     resources = Resources()
-    groups = suite.plan(llm=llm, progress=progress, resources=resources)
+    groups = plan_request(request, resources)
     progress_log = GroupProgress(groups, log)
-    if settings.name == "ray":
-        from saebench.executors_ray import run_ray
-
-        records = run_ray(
-            groups,
-            out,
-            address=settings.address,
-            num_cpus=settings.num_cpus,
-            num_gpus=settings.num_gpus,
-            retries=settings.retries,
-            on_event=progress_log,
-        )
-    else:
-        records = _run_local(groups, out, resources, progress_log)
-    log(
-        f"[total] {len(records)} record(s), {progress_log.new} new, in {time.perf_counter() - began:.1f} s"
-    )
+    records = execute(request, groups=groups, resources=resources, on_event=progress_log)
+    seconds = time.perf_counter() - began
+    log(f"[total] {len(records)} record(s), {progress_log.new} new, in {seconds:.1f} s")
     return records
+
+
+def _check_ray(suite: Suite, flags: dict[str, Any]) -> None:
+    """Before any loading: Ray installed, and its address answering (file:line if from the
+    suite)."""
+    name = flags["name"] or suite.executor.name
+    if name != "ray":
+        return
+    from saebench.executors_ray import check_address, import_ray
+
+    import_ray()
+    if flags["address"] is not None:
+        check_address(flags["address"], "--address")
+    else:
+        where = suite.where("executor", "address")
+        check_address(suite.executor.address, f"{where}: executor.address")
 
 
 def _silent(line: str) -> None:
     return None
-
-
-def _run_local(groups: list, out: Path, resources, on_event) -> list:
-    import time
-
-    from saebench.executors_ray import pending_spec
-    from saebench.group import run_group
-
-    records = []
-    for spec in groups:
-        todo, done = pending_spec(spec, out)
-        if todo is None:
-            on_event("skip", spec, {"records": len(done)})
-            records += done
-            continue
-        on_event("start", spec, {"pending": len(todo.saes) * len(todo.evaluators)})
-        began = time.perf_counter()
-        new = run_group(todo, out, resume=True, resources=resources)
-        fresh = [record for record in new if record.key not in {r.key for r in done}]
-        on_event("done", spec, {"records": len(fresh), "seconds": time.perf_counter() - began})
-        records += done + fresh
-    keys = [spec.key(sae, e) for spec in groups for sae in spec.saes for e in spec.evaluators]
-    by_key = {record.key: record for record in records}
-    return [by_key[key] for key in keys if key in by_key]
 
 
 class GroupProgress:

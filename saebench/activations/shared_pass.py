@@ -1,7 +1,8 @@
-"""Stream token batches through the model once and hand every SAE's batch to its evaluators.
+"""Stream a source's batches once and hand every SAE's batch to its evaluators.
 
-Per batch: one clean forward captures every hook the group needs (stopping early when no
-evaluator needs logits); each SAE encodes and decodes once; when CE/KL are wanted, the
+The activations come from an activation source (:mod:`saebench.sources`): for the model
+source, per batch one clean forward captures every hook the group needs (stopping early when
+no evaluator needs logits); each SAE encodes and decodes once; when CE/KL are wanted, the
 zero-ablated run is done once per (output hook, head, ablation rule) and each SAE's splice
 re-runs only the layers after its hook. Those runs stop at the final residual stream; the
 logits are then made a few contexts at a time, compared with the clean run's and dropped,
@@ -12,7 +13,6 @@ evaluators' accumulators live across batches.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import torch
@@ -21,8 +21,7 @@ from torch import Tensor
 from saebench.activations.downstream import CleanRun
 from saebench.evaluators.base import Downstream, Evaluator, Needs, SaeBatch
 from saebench.models.edits import sae_view
-from saebench.models.hooks import stop_layer
-from saebench.models.interventions import ModelRunner
+from saebench.sources.base import ActivationSource, SourceBatch
 
 # Bytes of logits made at once when comparing runs: small enough to stay in cache.
 _LOGITS_BLOCK_BYTES = 8 * 2**20
@@ -51,37 +50,43 @@ class SaeSlot:
 
 
 class SharedPass:
-    """Runs the streaming part of a group's evaluation (one model, one token set).
+    """Runs the streaming part of a group's evaluation (one source: a model and token set).
 
     Example:
-        >>> SharedPass(model, token_set, slots, batch_size=16).run()
+        >>> SharedPass(ModelSource(model, token_set), slots, batch_size=16).run()
     """
 
     def __init__(
         self,
-        model,
-        token_set,
+        source: ActivationSource,
         slots: list[SaeSlot],
         batch_size: int,
-        device: str = "cpu",
         cache_root=None,
         progress: bool = True,
         splice_rows: int | None = None,
-        identity: dict | None = None,
     ) -> None:
-        self.model = model
-        self.identity = identity  # keys the activation cache (see _identity)
-        self.runner = ModelRunner(model)
-        self.token_set = token_set
+        self.source = source
         self.slots = slots
         self.batch_size = batch_size
-        self.device = device
         self.cache_root = cache_root
         self.progress = progress
         # Stacking several SAEs' splices in one call pays on a GPU; on a CPU the bigger
         # tensors fall out of cache and it is slower (benchmarks/core_throughput.py).
-        self.splice_rows = splice_rows or (8 if str(device).startswith("cuda") else 1)
-        self.model_forwards = 0  # counted for the benchmark and tests
+        device = str(getattr(source, "device", "cpu"))
+        self.splice_rows = splice_rows or (8 if device.startswith("cuda") else 1)
+
+    @property
+    def model_forwards(self) -> int:
+        """Batches the source computed (not read from a cache), for the benchmark and tests."""
+        return self.source.forwards
+
+    @property
+    def runner(self):
+        return self.source.runner
+
+    @property
+    def model(self):
+        return self.source.model
 
     # -- planning -------------------------------------------------------------------------
     def _capture_names(self) -> list[str]:
@@ -90,7 +95,7 @@ class SharedPass:
             meta = slot.sae.meta
             names.update({meta.hook_name, meta.output_hook})
             if slot.downstream:
-                restart = self.runner.restart_hook(meta.output_hook)
+                restart = self.source.runner.restart_hook(meta.output_hook)
                 if restart:
                     names.add(restart)
         return sorted(names)
@@ -101,19 +106,8 @@ class SharedPass:
         root = self.cache_root or scratch
         if root is None:
             return None
-        return ActivationCache(root, {**self._identity(), "batch_size": self.batch_size}, names)
-
-    def _identity(self) -> dict:
-        """What the activations depend on: the model and the token set. A group passes its
-        spec's identities (hashed once, when planned); without them, hash model and tokens."""
-        if self.identity is not None:
-            return self.identity
-        from saebench.identity import model_weights_hash, tensors_hash
-
-        return {
-            "model": model_weights_hash(self.model),
-            "tokens": tensors_hash({"tokens": self.token_set.tokens}),
-        }
+        identity = {**self.source.identity(), "batch_size": self.batch_size}
+        return ActivationCache(root, identity, names)
 
     # -- running --------------------------------------------------------------------------
     @torch.no_grad()
@@ -132,24 +126,16 @@ class SharedPass:
         with scratch_dir() if scratch else nullcontext() as folder:
             cache = self._make_cache(names, folder)
             for pass_index in range(n_passes):
-                for index, start, tokens in self._batches(pass_index, n_passes):
-                    self._step(pass_index, index, start, tokens, names, cache)
+                label = None
+                if self.progress:
+                    label = "activations" if n_passes == 1 else f"pass {pass_index + 1}/{n_passes}"
+                for batch in self.source.batches(self.batch_size, label):
+                    self._step(pass_index, batch, names, cache)
 
-    def _batches(self, pass_index: int, n_passes: int) -> Iterator[tuple[int, int, Tensor]]:
-        tokens = self.token_set.tokens
-        starts = range(0, tokens.shape[0], self.batch_size)
-        if self.progress:
-            from tqdm.auto import tqdm
-
-            label = "activations" if n_passes == 1 else f"pass {pass_index + 1}/{n_passes}"
-            starts = tqdm(starts, desc=label, unit="batch", leave=False)
-        for index, start in enumerate(starts):
-            yield index, start, tokens[start : start + self.batch_size].to(self.device)
-
-    def _step(self, pass_index, index, start, tokens, names, cache) -> None:
+    def _step(self, pass_index: int, source_batch: SourceBatch, names, cache) -> None:
         need_logits = pass_index == 0 and any(s.downstream for s in self.slots)
-        acts, resid = self._clean(index, tokens, names, need_logits, cache)
-        mask = self.token_set.mask(tokens)
+        acts, resid = self._clean(source_batch, names, need_logits, cache)
+        tokens, mask = source_batch.tokens, source_batch.mask
         active = [s for s in self.slots if s.passes > pass_index]
         for slot in active:
             self._encode(slot, acts, mask)
@@ -161,8 +147,8 @@ class SharedPass:
                 mask=mask,
                 downstream=losses.get(id(slot)),
                 pass_index=pass_index,
-                batch_index=index,
-                context_start=start,
+                batch_index=source_batch.index,
+                context_start=source_batch.start,
                 **slot.outputs,
             )
             for evaluator, needs in zip(slot.evaluators, slot.needs, strict=True):
@@ -170,25 +156,17 @@ class SharedPass:
                     evaluator.update(batch)
             slot.outputs = {}
 
-    def _clean(self, index, tokens, names, need_logits, cache):
+    def _clean(self, batch: SourceBatch, names, need_logits, cache):
         """Captured activations, and the final residual stream when logits are needed."""
         if not need_logits and cache is not None:
-            cached = cache.load(index, tokens)  # None when missing or wrong: recomputed below
+            # None when missing or wrong: recomputed below
+            cached = cache.load(batch.index, batch.tokens)
             if cached is not None:
                 return cached, None
-        acts: dict[str, Tensor] = {}
-
-        def keep(act, hook):
-            acts[hook.name] = act.detach()
-
-        n_layers = self.model.cfg.n_layers
-        stop = n_layers if need_logits else stop_layer(names, n_layers)
-        with self.model.hooks(fwd_hooks=[(name, keep) for name in names]):
-            out = self.model(tokens, stop_at_layer=stop)
-        self.model_forwards += 1
+        acts, resid = self.source.capture(batch, names, need_logits)
         if cache is not None:
-            cache.save(index, tokens, acts)  # keeps a shard already there for this batch
-        return acts, (out if need_logits else None)
+            cache.save(batch.index, batch.tokens, acts)  # keeps a shard already there
+        return acts, resid
 
     def _encode(self, slot: SaeSlot, acts: dict[str, Tensor], mask: Tensor) -> None:
         """Encode and decode the counted rows only (special tokens are never evaluated)."""

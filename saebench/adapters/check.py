@@ -4,7 +4,11 @@ The report says what was loaded (adapter, architecture, widths, dtype, hooks, ev
 tensor), how the decoder looks (row norms, dead rows) and runs checks: shapes agree,
 weights are finite, encode/decode of random inputs works and is finite, codes are
 non-negative where the architecture says so, and, given a model, that the hooks exist and
-have the SAE's widths.
+have the SAE's widths, and how well the SAE reconstructs a few thousand real activations of
+the model (explained variance and L0, on the zoo's text for the zoo model, a few built-in
+English paragraphs otherwise). An implausible reconstruction (explained variance below
+0.5, L0 of 0 or above half the latents) is a warning, not a failure: a control dictionary
+may be meant to be bad, but a wrong site or a forgotten ``apply_b_dec_to_input`` shows there.
 
 Example:
     >>> report = check_sae("zoo:resid-topk-16", model="zoo")
@@ -23,6 +27,10 @@ from saebench.errors import SaebenchError
 from saebench.sae import Sae
 
 UNIT_NORM_TOL = 1e-3
+# Below this explained variance (or at L0 0, or L0 above half the latents) a trained SAE
+# is implausible: the adapter reads the wrong site or mishandles the input.
+MIN_EXPLAINED_VARIANCE = 0.5
+CHECK_TOKENS = 2048
 # Architectures whose codes may be negative; every other one must give codes >= 0.
 SIGNED_ARCHITECTURES = {"abstopk"}
 
@@ -45,6 +53,7 @@ class Check(BaseModel):
     name: str
     ok: bool
     detail: str = ""
+    warn: bool = False  # passed, but looks wrong: shown as WARN, does not fail the report
 
 
 class AdapterReport(BaseModel):
@@ -70,6 +79,10 @@ class AdapterReport(BaseModel):
     def ok(self) -> bool:
         return all(check.ok for check in self.checks)
 
+    @property
+    def warnings(self) -> list[Check]:
+        return [check for check in self.checks if check.ok and check.warn]
+
     def lines(self) -> list[str]:
         """Human-readable lines: a summary, the tensors, then one PASS/FAIL line per check."""
         dec = self.decoder
@@ -90,14 +103,23 @@ class AdapterReport(BaseModel):
         out += [f"  {t.name:<12} {str(tuple(t.shape)):<18} {t.dtype}" for t in self.tensors]
         out.append("checks:")
         out += [
-            f"  {'PASS' if c.ok else 'FAIL'}  {c.name}" + (f": {c.detail}" if c.detail else "")
+            f"  {_verdict(c)}  {c.name}" + (f": {c.detail}" if c.detail else "")
             for c in self.checks
         ]
-        out.append("result: " + ("ok" if self.ok else "FAILED"))
+        result = "ok" if self.ok else "FAILED"
+        if self.ok and self.warnings:
+            result += f", with {len(self.warnings)} warning(s)"
+        out.append("result: " + result)
         return out
 
     def to_table(self) -> str:
         return "\n".join(self.lines())
+
+
+def _verdict(check: Check) -> str:
+    if not check.ok:
+        return "FAIL"
+    return "WARN" if check.warn else "PASS"
 
 
 def check_sae(
@@ -106,8 +128,12 @@ def check_sae(
     device: str = "cpu",
     n_inputs: int = 8,
     seed: int = 0,
+    dataset: Any = None,
 ) -> AdapterReport:
-    """Load ``uri`` and check it; ``model`` (a name or a HookedTransformer) adds hook checks.
+    """Load ``uri`` and check it; ``model`` (a name or a HookedTransformer) adds hook checks
+    and a reconstruction check on real activations (of ``dataset``, anything
+    :func:`saebench.evaluate` takes; default: the zoo's text for the zoo model, else a few
+    built-in English paragraphs).
 
     A URI that does not load raises :class:`SaebenchError`, as ``load_sae`` does.
     """
@@ -119,7 +145,7 @@ def check_sae(
     checks = [_shape_check(sae), _finite_check(sae)]
     checks += _round_trip_checks(sae, n_inputs, seed)
     if model is not None:
-        checks += _model_checks(sae, model, device)
+        checks += _model_checks(sae, model, device, dataset)
     return AdapterReport(
         uri=str(uri) if isinstance(uri, str) else (meta.source or "object"),
         adapter=adapter,
@@ -214,11 +240,19 @@ def _round_trip_checks(sae: Sae, n_inputs: int, seed: int) -> list[Check]:
     return checks
 
 
-def _model_checks(sae: Sae, model: Any, device: str) -> list[Check]:
-    from saebench.models.hooks import hook_width
+def _model_checks(sae: Sae, model: Any, device: str, dataset: Any = None) -> list[Check]:
     from saebench.models.load import load_model
 
     model = load_model(model, device=device)
+    checks = _hook_checks(sae, model)
+    if all(check.ok for check in checks):
+        checks.append(_reconstruction_check(sae, model, dataset))
+    return checks
+
+
+def _hook_checks(sae: Sae, model: Any) -> list[Check]:
+    from saebench.models.hooks import hook_width
+
     meta = sae.meta
     wanted = [("input hook", meta.hook_name, sae.d_in)]
     if meta.is_transcoder:
@@ -238,3 +272,70 @@ def _model_checks(sae: Sae, model: Any, device: str) -> list[Check]:
             )
         )
     return checks
+
+
+@torch.no_grad()
+def _reconstruction_check(sae: Sae, model: Any, dataset: Any) -> Check:
+    """Explained variance and L0 on real activations of the model at the SAE's hooks."""
+    from saebench.models.edits import sae_view
+    from saebench.models.interventions import ModelRunner
+
+    name = "reconstruction on real activations"
+    if getattr(model, "tokenizer", None) is None and dataset is None:
+        return Check(name=name, ok=True, detail="skipped: the model has no tokenizer")
+    meta = sae.meta
+    token_set = _check_tokens(model, meta, dataset)
+    hooks = sorted({meta.hook_name, meta.output_hook})
+    acts = ModelRunner(model).capture(token_set.tokens.to(model.cfg.device), hooks)
+    mask = token_set.mask().to(model.cfg.device)
+    x = sae_view(acts[meta.hook_name], meta)[mask].to(sae.device, sae.dtype)
+    target = sae_view(acts[meta.output_hook], meta)[mask].to(sae.device, torch.float64)
+    codes, x_hat = sae(x)
+    residual = ((target - x_hat.double()) ** 2).sum()
+    ev = float(1 - residual / ((target - target.mean(0)) ** 2).sum().clamp_min(1e-30))
+    l0 = float((codes != 0).double().sum(-1).mean())
+    detail = f"explained variance {ev:.3f}, L0 {l0:.4g} of {sae.d_sae} on {x.shape[0]} tokens"
+    problems = _implausible(ev, l0, sae.d_sae)
+    if problems:
+        detail += f" ({'; '.join(problems)}; {_likely_causes(meta)})"
+    return Check(name=name, ok=True, warn=bool(problems), detail=detail)
+
+
+def _implausible(ev: float, l0: float, d_sae: int) -> list[str]:
+    problems = []
+    if ev < MIN_EXPLAINED_VARIANCE:
+        problems.append(f"explained variance below {MIN_EXPLAINED_VARIANCE}")
+    if l0 == 0:
+        problems.append("no latent ever fires")
+    elif l0 > d_sae / 2:
+        problems.append("more than half the latents fire per token")
+    return problems
+
+
+def _likely_causes(meta) -> str:
+    return (
+        f"check that the SAE reads {meta.hook_name} of this model, its apply_b_dec_to_input "
+        f"({meta.apply_b_dec_to_input}) and its input normalisation "
+        f"({meta.normalize_activations}, scale {meta.input_scale})"
+    )
+
+
+def _check_tokens(model: Any, meta, dataset: Any):
+    """A few thousand tokens packed the way the SAE was trained (as far as it says)."""
+    from saebench.adapters.sample_text import PARAGRAPHS
+    from saebench.data.contexts import make_token_set
+
+    zoo = getattr(model.cfg, "model_name", None) == "saebench-zoo"
+    source = dataset if dataset is not None else ("zoo" if zoo else list(PARAGRAPHS))
+    context = min(meta.context_size or 64, 64, model.cfg.n_ctx)
+    separator = meta.sequence_separator or "bos"
+    n_tokens = CHECK_TOKENS if dataset is not None or zoo else 8 * context
+    return make_token_set(
+        source,
+        tokenizer=getattr(model, "tokenizer", None),
+        context_size=context,
+        n_tokens=n_tokens,
+        prepend_bos=meta.prepend_bos,
+        separator=None if separator == "none" else separator,
+        vocab_size=model.cfg.d_vocab,
+    )

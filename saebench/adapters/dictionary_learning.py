@@ -364,7 +364,12 @@ def _hook_name(trainer: dict[str, Any], buffer: dict[str, Any], folder: Path) ->
     if sub and (m := _SUBMODULE.match(str(sub))):
         kind, layer = m.group(1), int(m.group(2))
         if io == "in" and kind not in ("resid_post", "resid_pre"):
-            raise SaebenchError(f"{folder / CONFIG}: the input of {sub} is not mapped{fix}")
+            norm = "ln2" if kind.startswith("mlp") else "ln1"
+            raise SaebenchError(
+                f"{folder / CONFIG}: the input of {sub} is not mapped; add "
+                f'{{"hook_name": "blocks.{layer}.{norm}.hook_out"}} (the norm\'s output, which '
+                f"the module reads) or the hook it was trained on in a saebench.json in {folder}"
+            )
         if io == "in":
             kind = "resid_pre"
         return f"blocks.{layer}.{_SUBMODULE_HOOKS[kind]}"

@@ -10,8 +10,9 @@ from the path as Hugging Face lays it out:
 
 - ``gemma-scope-2b-pt-res/layer_12/width_16k/average_l0_82/params.npz`` ->
   ``blocks.12.hook_resid_post`` (``-mlp`` -> ``hook_mlp_out``, ``-att`` -> ``attn.hook_z``
-  with the ``hook_z`` reshape, ``-transcoders`` -> ``ln2.hook_normalized`` to
-  ``hook_mlp_out``; ``-res/embedding/...`` -> ``hook_embed``, with the ``sqrt(d_model)``
+  with the ``hook_z`` reshape, ``-transcoders`` -> ``ln2.hook_out`` (the pre-MLP norm's
+  output with its gain, what the transcoders read; TransformerLens's ``ln2.hook_normalized``
+  is taken before the gain) to ``hook_mlp_out``; ``-res/embedding/...`` -> ``hook_embed``, with the ``sqrt(d_model)``
   rescale SAELens applies to those SAEs);
 - ``gemma-scope-2-1b-pt/resid_post/layer_7_width_16k_l0_small/params.safetensors`` ->
   ``blocks.7.hook_resid_post`` (``attn_out``, ``mlp_out``, ``transcoder`` alike).
@@ -69,7 +70,7 @@ _HF_POINTS = [
     ),
     (
         re.compile(r"layers\.(\d+)\.pre_feedforward_layernorm\.output$"),
-        "blocks.{}.ln2.hook_normalized",
+        "blocks.{}.ln2.hook_out",
         "blocks.{}.hook_mlp_out",
     ),
 ]
@@ -198,7 +199,7 @@ def _gemma_scope_1(m: re.Match, layers: list[int], embedding: bool) -> dict[str,
         "mlp": {"hook_name": f"blocks.{layer}.hook_mlp_out"},
         "att": {"hook_name": f"blocks.{layer}.attn.hook_z", "reshape_activations": "hook_z"},
         "transcoders": {
-            "hook_name": f"blocks.{layer}.ln2.hook_normalized",
+            "hook_name": f"blocks.{layer}.ln2.hook_out",
             "hook_name_out": f"blocks.{layer}.hook_mlp_out",
         },
     }
@@ -219,7 +220,7 @@ def _gemma_scope_2(m: re.Match, layers: list[int], parts: tuple[str, ...]) -> di
         "mlp_out": {"hook_name": f"blocks.{layer}.hook_mlp_out"},
     }
     transcoder = {
-        "hook_name": f"blocks.{layer}.ln2.hook_normalized",
+        "hook_name": f"blocks.{layer}.ln2.hook_out",
         "hook_name_out": f"blocks.{layer}.hook_mlp_out",
     }
     return {**place, **hooks.get(kind, transcoder)}

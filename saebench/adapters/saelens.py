@@ -62,7 +62,7 @@ class SaeLensAdapter(Adapter):
     def load(cls, location: str, device: str = "cpu", dtype: torch.dtype | None = None) -> Sae:
         path = Path(location).expanduser()
         if path.exists():
-            cfg = read_json(path / CONFIG)
+            cfg = _with_scaler_factor(read_json(path / CONFIG), path)
             tensors = read_safetensors(path / WEIGHTS)
             return from_config(cfg, tensors, where=str(path), device=device, dtype=dtype)
         if location.count("/") >= 1 and not location.startswith((".", "/", "~")):
@@ -108,19 +108,13 @@ def from_config(cfg: dict[str, Any], tensors: dict, where: str, device="cpu", dt
             f"{config_path}: unknown architecture {raw_arch!r} (known to the saelens adapter: "
             f"{known}); load it through a python:module:factory URI"
         )
-    if cfg.get("rescale_acts_by_decoder_norm"):
-        raise SaebenchError(
-            f"{config_path}: rescale_acts_by_decoder_norm=true is not supported; fold the decoder "
-            "norms into the encoder (sae.fold_W_dec_norm() in sae-lens) and save again"
-        )
     tensors = dict(tensors)
     _drop_unit_scaling_factor(tensors, config_path)
     meta = _metadata(cfg, raw_arch, config_path, where)
-    if raw_arch in ("batchtopk", "matryoshka_batchtopk") and "threshold" not in tensors:
-        raise SaebenchError(
-            f"{where}: a {raw_arch} SAE needs its inference threshold tensor 'threshold'; "
-            "save the inference (JumpReLU) form with sae-lens"
-        )
+    if raw_arch in _BATCH_TOPK:
+        _inference_threshold(tensors, raw_arch, where)
+    if cfg.get("rescale_acts_by_decoder_norm"):
+        _fold_decoder_norms(tensors, raw_arch, config_path)
     # The class comes from the SAELens architecture string, whatever the label says.
     encoder = encoder_for(_ARCHITECTURES[raw_arch], where)
     return build_sae(meta, tensors, where=where, encoder=encoder, device=device, dtype=dtype)
@@ -131,8 +125,8 @@ def _metadata(cfg: dict[str, Any], raw_arch: str, config_path: Path, where: str)
     if norm == "expected_average_only_in" and cfg.get("norm_scaling_factor") is None:
         raise SaebenchError(
             f"{config_path}: normalize_activations='expected_average_only_in' needs the "
-            "release's norm_scaling_factor, which this file does not carry; set "
-            "'norm_scaling_factor' in cfg.json or fold it into the weights"
+            f"training run's scaling factor, which neither this file nor a {SCALER} beside "
+            "it carries; set 'norm_scaling_factor' in cfg.json or fold it into the weights"
         )
     scale = cfg.get("norm_scaling_factor")
     if norm == "expected_average_only_in":
@@ -216,6 +210,72 @@ def _flatten_pre6(cfg: dict[str, Any]) -> dict[str, Any]:
     if flat.get("reshape_activations") is None and "hook_z" in str(flat.get("hook_name")):
         flat["reshape_activations"] = "hook_z"
     return flat
+
+
+_BATCH_TOPK = ("batchtopk", "matryoshka_batchtopk")
+# The TopK family, whose codes sae-lens can compute on decoder-norm-rescaled pre-activations.
+_RESCALABLE = ("topk", *_BATCH_TOPK)
+
+
+def _inference_threshold(tensors: dict, raw_arch: str, where: str) -> None:
+    """A BatchTopK training checkpoint keeps one learnt ``topk_threshold``; sae-lens's
+    inference save broadcasts it to every latent as the JumpReLU ``threshold``."""
+    learnt = tensors.pop("topk_threshold", None)
+    if "threshold" in tensors:
+        return
+    if learnt is None:
+        raise SaebenchError(
+            f"{where}: a {raw_arch} SAE needs its threshold (tensor 'threshold' of the "
+            "inference save or 'topk_threshold' of a training checkpoint); neither is in "
+            f"{WEIGHTS}"
+        )
+    tensors["threshold"] = learnt.to(tensors["W_enc"].dtype).expand(tensors["b_enc"].shape)
+
+
+def _fold_decoder_norms(tensors: dict, raw_arch: str, config_path: Path) -> None:
+    """Fold ``rescale_acts_by_decoder_norm`` into the weights, exactly as sae-lens's
+    inference save does: pre-activations are multiplied by the decoder row norms before
+    TopK (or the BatchTopK threshold, learnt on those same rescaled values, which is why the
+    threshold is left as it is), and codes divided by them before decoding."""
+    if raw_arch not in _RESCALABLE:
+        raise SaebenchError(
+            f"{config_path}: rescale_acts_by_decoder_norm=true on a {raw_arch!r} SAE, which "
+            "sae-lens only defines for TopK, BatchTopK and Matryoshka BatchTopK SAEs; set it "
+            "to false if the weights were already folded"
+        )
+    W_dec = tensors["W_dec"]
+    norms = W_dec.float().norm(dim=-1).clamp_min(1e-8)  # sae-lens's get_W_dec_norm
+    tensors["W_enc"] = (tensors["W_enc"].float() * norms).to(tensors["W_enc"].dtype)
+    tensors["b_enc"] = (tensors["b_enc"].float() * norms).to(tensors["b_enc"].dtype)
+    tensors["W_dec"] = (W_dec.float() / norms[:, None]).to(W_dec.dtype)
+
+
+SCALER = "activation_scaler.json"
+
+
+def _with_scaler_factor(cfg: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The factor of ``expected_average_only_in``, from the ``activation_scaler.json`` that
+    sae-lens's trainer writes beside each checkpoint (the trainer multiplies inputs by it
+    before the SAE and divides outputs by it after; the final save folds it in)."""
+    flat = _flatten_pre6(cfg)
+    if flat.get("normalize_activations") != "expected_average_only_in":
+        return cfg
+    if flat.get("norm_scaling_factor") is not None:
+        return cfg
+    file = folder / SCALER
+    if not file.is_file():
+        raise SaebenchError(
+            f"{folder / CONFIG}: normalize_activations='expected_average_only_in' needs the "
+            f"training run's scaling factor, from {SCALER} beside it (sae-lens writes it with "
+            "every checkpoint); copy that file here or set 'norm_scaling_factor' in cfg.json"
+        )
+    factor = read_json(file).get("scaling_factor")
+    if not isinstance(factor, (int, float)) or isinstance(factor, bool) or factor <= 0:
+        raise SaebenchError(
+            f"{file}: scaling_factor is {factor!r}, not a positive number; the checkpoint was "
+            "saved before sae-lens estimated it, use a later checkpoint"
+        )
+    return {**cfg, "norm_scaling_factor": float(factor)}
 
 
 def _drop_unit_scaling_factor(tensors: dict, where: Path) -> None:

@@ -13,8 +13,10 @@ hookpoint. The output of a module maps to TransformerLens as
 ``layers.N.self_attn`` (``attn``, ``attention``) -> ``blocks.N.hook_attn_out``,
 ``embed_tokens`` (``embed_in``, ``wte``) -> ``hook_embed``; prefixes such as ``model.``,
 ``gpt_neox.`` or ``transformer.`` (and ``h.N`` for ``layers.N``) are accepted. A transcoder
-reads the module's input: ``layers.N.mlp`` reads ``blocks.N.ln2.hook_normalized``,
-``layers.N`` reads ``blocks.N.hook_resid_pre``. Another folder name needs
+reads the module's input: ``layers.N.mlp`` reads ``blocks.N.ln2.hook_out`` (the norm's
+output with its gain and bias, not TransformerLens's ``ln2.hook_normalized``, which is taken
+before them; see :mod:`saebench.models.hooks`), ``layers.N`` reads
+``blocks.N.hook_resid_pre``. Another folder name needs
 ``{"hook_name": ...}`` in a ``saebench.json`` beside ``cfg.json``; that file also overrides
 what is inferred. The model name comes from the run's ``config.json`` one folder up, if any.
 """
@@ -191,9 +193,9 @@ def hooks_for_hookpoint(hookpoint: str, transcode: bool = False) -> tuple[str, s
     if module is None:
         outputs, inputs = "hook_resid_post", "hook_resid_pre"
     elif module == "mlp":
-        outputs, inputs = "hook_mlp_out", "ln2.hook_normalized"
+        outputs, inputs = "hook_mlp_out", "ln2.hook_out"
     else:
-        outputs, inputs = "hook_attn_out", "ln1.hook_normalized"
+        outputs, inputs = "hook_attn_out", "ln1.hook_out"
     if transcode:
         return f"blocks.{layer}.{inputs}", f"blocks.{layer}.{outputs}"
     return f"blocks.{layer}.{outputs}", None

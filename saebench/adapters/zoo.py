@@ -1,5 +1,6 @@
 """``zoo:NAME``: the SAEs shipped inside the package, stored in the SAELens format so the
-embedded default goes through the same adapter as any SAELens folder."""
+embedded default goes through the same adapter as any SAELens folder. ``zoo:smollm2-NAME``
+are SmolLM2-135M's (see :mod:`saebench.zoo.catalog`)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,15 @@ if TYPE_CHECKING:
 
 
 class ZooAdapter(Adapter):
-    description = "SAEs shipped with saebench for the embedded default model (zoo:NAME)"
+    description = "SAEs shipped with saebench (zoo:NAME; SmolLM2's: zoo:smollm2-NAME)"
 
     @classmethod
     def load(cls, location: str, device: str = "cpu", dtype: torch.dtype | None = None) -> Sae:
-        from saebench.zoo.catalog import sae_names, saes_dir
+        import torch
 
-        names = sae_names()
+        from saebench.zoo.catalog import all_sae_names, sae_folder, sae_model
+
+        names = all_sae_names()
         if location not in names:
             import difflib
 
@@ -30,6 +33,8 @@ class ZooAdapter(Adapter):
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             listing = ", ".join(names) or "none built yet"
             raise SaebenchError(f"zoo:{location}: no such zoo SAE{hint} (available: {listing})")
-        sae = SaeLensAdapter.load(str(saes_dir() / location), device=device, dtype=dtype)
-        sae.meta.model_name = "zoo"
+        # SmolLM2's SAEs ship in float16 to keep the package small; they run in float32
+        dtype = dtype or torch.float32
+        sae = SaeLensAdapter.load(str(sae_folder(location)), device=device, dtype=dtype)
+        sae.meta.model_name = sae_model(location)
         return sae

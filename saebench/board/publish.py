@@ -6,6 +6,11 @@ Refused, one line each naming the record (its file) and the field:
   streamed evaluator or the task fingerprint of a task evaluator, the config hash (present and
   equal to the hash of the config), the SAE's weights hash;
 - a key that no longer matches the record's content (:meth:`EvalRecord.expected_key`);
+- a content hash that is missing (a record older than schema 3) or does not match the
+  record's content (:meth:`EvalRecord.expected_content_hash`): an edited number;
+- a model name that its weights hash contradicts, for the models whose weights saebench can
+  hash offline (the zoo model): another model's name on the zoo's weights, or the zoo's name
+  on other weights;
 - records imported from SAEBench JSON (we cannot vouch for numbers we did not compute);
 - generated files (README, CSV, HTML, plots) that differ from a rebuild of ``records/``.
 
@@ -24,6 +29,7 @@ import hashlib
 import json
 import tempfile
 import warnings
+from functools import cache
 from pathlib import Path
 
 from saebench.board.build import GENERATED, MANIFEST, PLOTS, RECORDS, VIEWER, write_board
@@ -67,7 +73,65 @@ def record_problems(record: EvalRecord) -> list[tuple[str, str]]:
     expected = record.expected_key()
     if record.key != expected:
         found.append(("key", f"{record.key} but the content gives {expected} (edited?)"))
+    found += _content_problems(record)
+    found += _model_problems(record)
     return found
+
+
+def _content_problems(record: EvalRecord) -> list[tuple[str, str]]:
+    if record.content_hash is None:
+        why = (
+            f"missing (a schema {record.schema_version} record, made before records were "
+            "sealed); move it out of the results and rerun its evaluation to regenerate it"
+        )
+        return [("content_hash", why)]
+    if record.content_hash != record.expected_content_hash():
+        why = "does not match the record's content (edited after it was written?)"
+        return [("content_hash", f"{why}; rerun its evaluation to regenerate it")]
+    return []
+
+
+def _model_problems(record: EvalRecord) -> list[tuple[str, str]]:
+    """The claimed model name against its weights hash, where saebench knows the name."""
+    model = record.model
+    known = known_models(model.dtype)
+    if _missing(model.weights_hash) or not known:
+        return []
+    owners = sorted(name for name, (_, weights) in known.items() if weights == model.weights_hash)
+    if owners and model.name not in owners:
+        why = f"{model.weights_hash} are the weights of {owners[0]}, not of {model.name}"
+        return [("model.weights_hash", why)]
+    if model.name in known and not owners:
+        revision, weights = known[model.name]
+        if model.revision != revision:
+            why = f"{model.revision}: not the installed {model.name} ({revision}); cannot check"
+            return [("model.revision", f"{why} its weights, rerun with this saebench")]
+        why = f"{model.weights_hash} is not {model.name}'s ({weights} in {model.dtype})"
+        return [("model.weights_hash", why)]
+    return []
+
+
+_ZOO_NAMES = ("saebench-zoo", "zoo")
+
+
+@cache
+def known_models(dtype: str) -> dict[str, tuple[str | None, str]]:
+    """``{name: (revision, weights hash)}`` of the models saebench can hash offline in
+    ``dtype``: the zoo model, under its name and its alias ``zoo`` (empty if it cannot load)."""
+    try:
+        from saebench.identity import model_weights_hash
+        from saebench.models.load import load_model
+        from saebench.zoo.model import revision
+
+        weights = model_weights_hash(load_model("zoo", "cpu", dtype))
+    except (SaebenchError, OSError, ImportError, ValueError, RuntimeError, TypeError):
+        return {}
+    return {name: (revision(), weights) for name in _ZOO_NAMES}
+
+
+def known_model_hashes(dtype: str) -> dict[str, str]:
+    """``{name: weights hash}`` of :func:`known_models`."""
+    return {name: weights for name, (_, weights) in known_models(dtype).items()}
 
 
 def _config_problems(record: EvalRecord) -> list[tuple[str, str]]:

@@ -13,13 +13,19 @@ app = typer.Typer(help="Leaderboard tables built from result records.", no_args_
 def show(
     results: Path = typer.Argument(..., help="folder of result records"),
     sort_by: str = typer.Option(None, "--sort", help="column, e.g. reconstruction.ce_loss_score"),
-    fmt: str = typer.Option("markdown", "--format", help="markdown, csv or html"),
+    fmt: str = typer.Option("text", "--format", help="text, markdown, csv (every metric)"),
 ) -> None:
     """Print the leaderboard of every record in RESULTS."""
-    from saebench.leaderboard import leaderboard, render
+    from saebench.board.render import csv_text, markdown_tables, terminal_tables
+    from saebench.board.tables import board_tables
+    from saebench.errors import SaebenchError
     from saebench.records import load_records
 
-    print(render(leaderboard(load_records(results), sort_by=sort_by), fmt))
+    renderings = {"text": terminal_tables, "markdown": markdown_tables, "csv": csv_text}
+    if fmt not in renderings:
+        raise SaebenchError(f"--format {fmt}: use text, markdown or csv")
+    board = board_tables(load_records(results), sort_by=sort_by)
+    print(renderings[fmt](board).rstrip("\n"))
 
 
 @app.command("build")

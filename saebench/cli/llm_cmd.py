@@ -6,7 +6,7 @@ import typer
 
 FAULT_HELP = (
     "Inject a fault into a fraction of requests, KIND:RATE (429, 500, slow, malformed, "
-    "wrong_length, empty; e.g. 429:0.1); repeatable."
+    "wrong_length, empty, blank, garbage, trickle; e.g. 429:0.1); repeatable."
 )
 
 
@@ -20,7 +20,15 @@ def llm_sim_command(
     ),
     latency_seconds: float = typer.Option(0.0, help="Delay before every answer."),
     retry_after_seconds: float = typer.Option(1.0, help="Retry-After sent with a 429 fault."),
-    slow_seconds: float = typer.Option(65.0, help="Delay of a slow fault (beyond the timeout)."),
+    slow_seconds: float = typer.Option(
+        65.0, help="Hold of a slow fault (beyond the timeout), or until the client hangs up."
+    ),
+    trickle_seconds: float = typer.Option(
+        120.0, help="Length of a trickle fault: the answer a byte per 0.1 s, over this long."
+    ),
+    fault_sightings: int = typer.Option(
+        None, help="Faults only on the first N sightings of a request (a burst that ends)."
+    ),
 ) -> None:
     """Serve a simulated OpenAI-compatible judge until Ctrl-C."""
     from saebench.activations.scratch import Terminated
@@ -38,6 +46,8 @@ def llm_sim_command(
             latency_seconds=latency_seconds,
             retry_after_seconds=retry_after_seconds,
             slow_seconds=slow_seconds,
+            trickle_seconds=trickle_seconds,
+            fault_sightings=fault_sightings,
         )
     except OSError as exc:
         raise SaebenchError(

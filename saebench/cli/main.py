@@ -4,11 +4,12 @@ Every user mistake ends the same way: exit code 2 and one ``error: ...`` line na
 problem and the fix, no traceback (``--debug`` shows one). That covers saebench's own
 errors and every command-line parsing error (typer vendors click, so its exceptions are
 typer's, not ``click.ClickException``). Ctrl-C and SIGTERM keep finished records and say how
-to resume.
+to resume; SIGTERM exits with 143 however often it is repeated while the run cleans up.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -69,6 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args
     command = typer.main.get_command(app)
     previous = _on_sigterm_unwind()
+    terminated = False
     try:
         with command_line(), warnings.catch_warnings():
             warnings.showwarning = _show_warning
@@ -78,8 +80,9 @@ def main(argv: list[str] | None = None) -> None:
             raise
         _fail(str(exc))
     except _INTERRUPTS as exc:
+        terminated = isinstance(exc, Terminated)
         print(_RESUME_HINT, file=sys.stderr)
-        sys.exit(143 if isinstance(exc, Terminated) else 130)
+        sys.exit(143 if terminated else 130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except _USAGE_ERRORS as exc:
@@ -90,8 +93,12 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(0)
         _fail(_usage_message(exc))
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        if terminated and argv is None and previous is not None:
+            # the process is ending: a repeated SIGTERM during interpreter shutdown must
+            # not kill it by the signal (-15) after the cleanup is done
+            signal.signal(signal.SIGTERM, _exit_terminated)
+        elif previous is not None:
+            signal.signal(signal.SIGTERM, previous)  # called in-process: give it back
     if code == 130:  # typer turns Ctrl-C inside a command into exit code 130
         print(_RESUME_HINT, file=sys.stderr)
     sys.exit(code if isinstance(code, int) else 0)
@@ -125,10 +132,18 @@ def _on_sigterm_unwind():
     if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         return None
 
-    def handler(signum, frame):
-        raise Terminated()
+    return signal.signal(signal.SIGTERM, _raise_terminated)
 
-    return signal.signal(signal.SIGTERM, handler)
+
+def _raise_terminated(signum, frame) -> None:
+    # Once only: a repeated SIGTERM must not cut short the cleanup the first one started
+    # (scratch folders are removed while the stack unwinds).
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated()
+
+
+def _exit_terminated(signum, frame) -> None:
+    os._exit(128 + signal.SIGTERM)
 
 
 if __name__ == "__main__":

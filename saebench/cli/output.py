@@ -34,3 +34,15 @@ def parse_settings(pairs: list[str]) -> dict[str, dict[str, Any]]:
             parsed = value
         settings.setdefault(evaluator, {})[field] = parsed
     return settings
+
+
+def warn_partial(records) -> None:
+    """Say at the end of a run which records are partial, and how to complete them."""
+    partial = [r for r in records if getattr(r, "status", "complete") == "partial"]
+    if partial:
+        names = ", ".join(sorted({f"{r.sae.name}/{r.evaluator.name}" for r in partial}))
+        print(
+            f"warning: {len(partial)} record(s) partial ({names}): part of their work failed; "
+            "rerun the same command to compute them again",
+            file=sys.stderr,
+        )

@@ -120,8 +120,8 @@ def _required_fields(cls) -> list[str]:
 
 def _print_data(data: dict) -> None:
     """A task's own description of its data: entities per split, then per attribute."""
-    entities = data.get("entities", {})
-    print(f"entities: {', '.join(f'{s} {k}' for s, k in entities.items())}")
+    if entities := data.get("entities", {}):
+        print(f"entities: {', '.join(f'{s} {k}' for s, k in entities.items())}")
     rows = []
     for attribute, row in data.get("attributes", {}).items():
         templates = row.pop("templates", {})

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from saebench.cli.options import LLM_BASE_URL, LLM_DEADLINE, LLM_MAX_ATTEMPTS, LLM_MODEL
 from saebench.cli.output import emit_json, emit_table
 
 app = typer.Typer(help="The embedded default model and its SAEs.", no_args_is_help=True)
@@ -24,17 +25,14 @@ def quickstart_command(
     out: Path = typer.Option(Path("quickstart"), "--out", help="records and report go here"),
     tokens: int = typer.Option(None, "--tokens", help="tokens per SAE (default: quickstart's)"),
     quiet: bool = typer.Option(False, "--quiet"),
-    llm_model: str = typer.Option(
-        None, "--llm-model", help="judge for autointerp (env SAEBENCH_LLM_MODEL)"
-    ),
-    llm_base_url: str = typer.Option(
-        None, "--llm-base-url", help="its OpenAI-compatible server (env SAEBENCH_LLM_BASE_URL)"
-    ),
+    llm_model: str = LLM_MODEL,
+    llm_base_url: str = LLM_BASE_URL,
+    llm_max_attempts: int = LLM_MAX_ATTEMPTS,
+    llm_deadline: float = LLM_DEADLINE,
 ) -> None:
     """Evaluate every zoo SAE offline and write a leaderboard and a report."""
-    from saebench.cli.eval_cmd import llm_settings
+    from saebench.cli.options import llm_settings
     from saebench.quickstart import run_quickstart
 
-    run_quickstart(
-        out, n_tokens=tokens, progress=not quiet, llm=llm_settings(llm_model, llm_base_url)
-    )
+    llm = llm_settings(llm_model, llm_base_url, llm_max_attempts, llm_deadline)
+    run_quickstart(out, n_tokens=tokens, progress=not quiet, llm=llm)

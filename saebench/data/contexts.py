@@ -145,15 +145,15 @@ def _text_rows(
         raise SaebenchError(NO_TOKENIZER)
     bos = bos_id(tokenizer) if prepend_bos else None
     sep = resolve_separator(separator, tokenizer)
-    out = torch.empty((math.ceil(n_tokens / context_size), context_size), dtype=torch.long)
-    filled = pack_documents(source.documents(), tokenizer, out, bos, sep)
-    if filled < len(out):
+    wanted = math.ceil(n_tokens / context_size)
+    rows = pack_documents(source.documents(), tokenizer, wanted, context_size, bos, sep)
+    if len(rows) < wanted:
         raise SaebenchError(
-            f"dataset {source.name!r} gives only {filled * context_size} tokens in "
+            f"dataset {source.name!r} gives only {rows.numel()} tokens in "
             f"{context_size}-token contexts, fewer than the {n_tokens} asked for; lower the "
             "token budget or give more text"
         )
-    return out
+    return rows
 
 
 def _check_vocabulary(tokens: Tensor, vocab_size: int | None, where: str) -> None:

@@ -20,7 +20,8 @@ class DataSource:
     ``fingerprint`` hashes its content (file bytes, the texts, the token ids; for a Hugging
     Face name: name, config, split, column and revision); ``kind`` is ``"text"`` or
     ``"tokens"``; ``row_length`` is the length of a token source's first row (the context
-    size when none is asked for), None for text; ``spec`` is JSON that :func:`saebench.data.open_source` turns back into this
+    size when none is asked for), None for text; ``rows`` and ``n_bytes`` say how much it
+    holds where that is known; ``spec`` is JSON that :func:`saebench.data.open_source` turns back into this
     source in another process (in-memory data only in this one). Do not mutate ``spec``.
 
     Example:
@@ -36,6 +37,11 @@ class DataSource:
     # Zero arguments, a fresh iterator on each call: documents (text) or row blocks (tokens).
     reader: Callable[[], Iterator[Any]] = field(repr=False, compare=False, hash=False)
     row_length: int | None = None  # ids in the first row, for token sources
+    # What the data holds, where known without a tokenizer (None: not known, e.g. streamed
+    # from the hub): rows of a token source, or documents of a text source and their UTF-8
+    # bytes. :mod:`saebench.data.budget` bounds a token budget by them before any model work.
+    rows: int | None = None
+    n_bytes: int | None = None
 
     def documents(self) -> Iterator[str]:
         """The documents of a text source, in order."""

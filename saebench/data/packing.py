@@ -8,8 +8,10 @@ with it); a document that overflows a row continues after the next row's BOS. A 
 starts with a separator: a document ending exactly at a row's end is followed by a new row,
 not by a separator. The last, partial row is dropped.
 
-Rows are written into a preallocated tensor one tokenizer chunk at a time, so the memory
-held beyond the result is one chunk of token ids.
+Rows are kept as the tokenizer's chunks come, so memory grows with the rows the data
+actually gives, never with the budget asked for (a budget of 10^12 tokens would be 8 TB up
+front); :func:`count_rows` runs the same rule and keeps nothing, to learn what a dataset
+gives before any run.
 """
 
 from __future__ import annotations
@@ -25,11 +27,35 @@ DOCUMENTS_PER_CALL = 256
 
 
 def pack_documents(
-    documents: Iterable[str], tokenizer: Any, out: Tensor, bos: int | None, separator: int | None
+    documents: Iterable[str],
+    tokenizer: Any,
+    n_rows: int,
+    context_size: int,
+    bos: int | None,
+    separator: int | None,
+) -> Tensor:
+    """Up to ``n_rows`` rows ``[rows, context_size]`` packed from ``documents`` (fewer when
+    the documents run out). Reading stops once ``n_rows`` rows are full."""
+    packer = Packer(n_rows, context_size, bos, separator)
+    _feed(packer, documents, tokenizer)
+    return packer.tokens()
+
+
+def count_rows(
+    documents: Iterable[str],
+    tokenizer: Any,
+    n_rows: int,
+    context_size: int,
+    bos: int | None,
+    separator: int | None,
 ) -> int:
-    """Fill ``out [n_rows, context_size]`` from ``documents``; return the rows filled (all
-    of them unless the documents ran out). Reading stops once ``out`` is full."""
-    packer = Packer(out, bos, separator)
+    """How many of ``n_rows`` rows :func:`pack_documents` would fill; nothing is kept."""
+    packer = Packer(n_rows, context_size, bos, separator, keep=False)
+    _feed(packer, documents, tokenizer)
+    return packer.rows
+
+
+def _feed(packer: Packer, documents: Iterable[str], tokenizer: Any) -> None:
     for chunk in _chunks(iter(documents), DOCUMENTS_PER_CALL):
         # Without special tokens, as SAELens tokenises with prepend_bos=False: BOS and the
         # separator are placed by the packer alone.
@@ -42,38 +68,52 @@ def pack_documents(
         packer.add(encoded["input_ids"])
         if packer.full:
             break
-    return packer.rows
 
 
 class Packer:
-    """Writes tokenised documents into ``out``, row by row, by SAELens's packing rule."""
+    """Places tokenised documents, row by row, by SAELens's packing rule, into at most
+    ``n_rows`` rows; ``keep=False`` only counts them."""
 
-    def __init__(self, out: Tensor, bos: int | None, separator: int | None):
-        self._flat = out.view(-1)
-        self._context = out.shape[1]
+    def __init__(
+        self,
+        n_rows: int,
+        context_size: int,
+        bos: int | None,
+        separator: int | None,
+        keep: bool = True,
+    ):
+        self._capacity = n_rows * context_size  # a number: nothing is allocated for it
+        self._context = context_size
         self._bos, self._separator = bos, separator
-        self._filled = 0  # flat positions written
+        self._keep = keep
+        self._pieces: list[Tensor] = []
+        self._filled = 0  # flat positions placed
 
     @property
     def full(self) -> bool:
-        return self._filled == self._flat.numel()
+        return self._filled == self._capacity
 
     @property
     def rows(self) -> int:
         return self._filled // self._context
 
+    def tokens(self) -> Tensor:
+        """The full rows placed so far, ``[rows, context_size]`` int64 (the partial last row
+        is dropped)."""
+        flat = torch.cat(self._pieces) if self._pieces else torch.empty(0, dtype=torch.long)
+        return flat[: self.rows * self._context].view(self.rows, self._context)
+
     def add(self, documents: Iterable[Sequence[int]]) -> None:
         """Append documents (lists of ids); ids beyond the last row are dropped."""
-        room = self._flat.numel() - self._filled
+        room = self._capacity - self._filled
         buffer: list[int] = []
         for ids in documents:
             self._place(ids, buffer, room)
             if len(buffer) >= room:
                 break
         written = min(room, len(buffer))
-        self._flat[self._filled : self._filled + written] = torch.tensor(
-            buffer[:written], dtype=torch.long
-        )
+        if self._keep and written:
+            self._pieces.append(torch.tensor(buffer[:written], dtype=torch.long))
         self._filled += written
 
     def _place(self, ids: Sequence[int], buffer: list[int], room: int) -> None:

@@ -38,26 +38,41 @@ def token_rows(source: DataSource, context_size: int | None, n_tokens: int) -> T
             f"({data_width} ids); use a context size of at most {data_width}, or tokenise "
             "the data into longer rows"
         )
-    out = torch.empty((math.ceil(n_tokens / width), width), dtype=torch.long)
-    filled = _fill(out, chain([first], blocks), exact=context_size is None, where=source.name)
-    if filled < len(out):
+    wanted = math.ceil(n_tokens / width)
+    pieces = _take(chain([first], blocks), wanted, width, context_size is None, source.name)
+    filled = sum(len(piece) for piece in pieces)
+    if filled < wanted:
         raise SaebenchError(
             f"dataset {source.name!r} gives only {filled * width} tokens in {width}-token "
             f"contexts, fewer than the {n_tokens} asked for; lower the token budget or give "
             "more data"
         )
-    return out
+    return torch.cat(pieces)
 
 
-def _fill(out: Tensor, blocks: Iterator[Any], exact: bool, where: str) -> int:
+def count_token_rows(source: DataSource, limit: int) -> int:
+    """How many rows (at most ``limit``) a token source gives, read without keeping them."""
+    if source.rows is not None:  # known from the file's header or the array's shape
+        return min(source.rows, limit)
+    counted = 0
+    for block in source.token_blocks():
+        counted += len(block)
+        if counted >= limit:
+            return limit
+    return counted
+
+
+def _take(blocks: Iterator[Any], wanted: int, width: int, exact: bool, where: str) -> list:
+    """Rows block by block, as they come: memory grows with the data, not the budget."""
+    pieces: list[Tensor] = []
     filled = 0
     for block in blocks:
-        take = min(len(block), len(out) - filled)
-        out[filled : filled + take] = _as_rows(block[:take], out.shape[1], exact, where, filled)
+        take = min(len(block), wanted - filled)
+        pieces.append(_as_rows(block[:take], width, exact, where, filled))
         filled += take
-        if filled == len(out):
+        if filled == wanted:
             break
-    return filled
+    return pieces
 
 
 def _width(block: Any, where: str) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numbers
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,8 @@ def open_source(spec: Mapping[str, Any], *, fingerprint: str | None = None) -> D
         source = _file_source(Path(spec["path"]), spec.get("column"))
     elif kind == "zoo":
         source = _zoo_source()
+    elif kind == "smollm2":
+        source = _smollm2_source(spec.get("part", "eval"))
     elif kind == "hf":
         source = open_hub(dict(spec))
     elif kind == "memory":
@@ -97,6 +100,8 @@ def open_source(spec: Mapping[str, Any], *, fingerprint: str | None = None) -> D
 def _string_source(text: str) -> DataSource:
     if text == "zoo":
         return _zoo_source()
+    if text in ("smollm2", "smollm2-train"):
+        return _smollm2_source("eval" if text == "smollm2" else "train")
     path = Path(text).expanduser()
     suffix = path.suffix.lower()
     known = suffix in text_files.TEXT_SUFFIXES + token_files.TOKEN_SUFFIXES
@@ -119,11 +124,12 @@ def _file_source(path: Path, column: str | None = None) -> DataSource:
         spec["column"] = scan.column
         kind = "tokens" if scan.column in text_files.TOKEN_COLUMNS else "text"
         reader = _text_file_reader(path, kind, scan.column)
-        return DataSource(path.name, scan.fingerprint, kind, spec, reader, scan.row_length)
+        size = {"rows": scan.count, "n_bytes": scan.n_bytes if kind == "text" else None}
+        return DataSource(path.name, scan.fingerprint, kind, spec, reader, scan.row_length, **size)
     if suffix in token_files.TOKEN_SUFFIXES:
-        width = token_files.scan(path)
+        rows, width = token_files.scan(path)
         reader = partial(token_files.blocks, path)
-        return DataSource(path.name, file_digest(path), "tokens", spec, reader, width)
+        return DataSource(path.name, file_digest(path), "tokens", spec, reader, width, rows)
     raise SaebenchError(f"{path}: unsupported dataset file type {suffix!r}; use {_FILE_TYPES}")
 
 
@@ -137,7 +143,20 @@ def _zoo_source() -> DataSource:
     from saebench.zoo.catalog import evaluation_texts
 
     texts = list(evaluation_texts())
-    return DataSource("zoo", texts_digest(texts), "text", {"type": "zoo"}, lambda: iter(texts))
+    size = {"rows": len(texts), "n_bytes": _utf8_bytes(texts)}
+    return DataSource(
+        "zoo", texts_digest(texts), "text", {"type": "zoo"}, lambda: iter(texts), **size
+    )
+
+
+def _smollm2_source(part: str) -> DataSource:
+    from saebench.data.smollm2_text import text_source
+
+    return text_source(part)
+
+
+def _utf8_bytes(texts: Sequence[str]) -> int:
+    return sum(len(text.encode("utf-8", "surrogatepass")) for text in texts)
 
 
 def _list_source(items: Sequence[Any]) -> DataSource:
@@ -146,12 +165,14 @@ def _list_source(items: Sequence[Any]) -> DataSource:
     if isinstance(items[0], str):
         _check_all(items, lambda item: isinstance(item, str), "strings (documents)")
         texts = list(items)
-        return _memory_source("text", texts_digest(texts), lambda: iter(texts))
+        source = _memory_source("text", texts_digest(texts), lambda: iter(texts))
+        return replace(source, rows=len(texts), n_bytes=_utf8_bytes(texts))
     if _is_id_row(items[0]):
         _check_all(items, _is_id_row, "token-id lists (rows)")
         rows = [list(row) for row in items]
         blocks = [rows[i : i + _ROWS_PER_BLOCK] for i in range(0, len(rows), _ROWS_PER_BLOCK)]
-        return _memory_source("tokens", rows_digest(blocks), partial(iter, blocks), len(rows[0]))
+        source = _memory_source("tokens", rows_digest(blocks), partial(iter, blocks), len(rows[0]))
+        return replace(source, rows=len(rows))
     raise SaebenchError(
         f"dataset list item 0 is {_describe(items[0])}; pass a list of strings (documents), a "
         "list of token-id lists (rows), or a [n, ctx] tensor of token ids"
@@ -188,7 +209,8 @@ def _array_source(array: Any) -> DataSource:
     token_files.check_ids(array, "the token-id array")
     fingerprint = rows_digest(token_files.row_blocks(array))
     reader = partial(token_files.row_blocks, array)
-    return _memory_source("tokens", fingerprint, reader, token_files.shape_of(array)[1])
+    rows, width = token_files.shape_of(array)
+    return replace(_memory_source("tokens", fingerprint, reader, width), rows=rows)
 
 
 def _memory_source(

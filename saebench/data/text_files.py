@@ -34,16 +34,19 @@ class Scan:
     fingerprint: str
     column: str | None  # the jsonl field the documents or rows come from; None for .txt
     row_length: int | None  # ids in the first row of a token column
+    count: int = 0  # documents, or rows of a token column
+    n_bytes: int = 0  # bytes of the non-blank lines (at least the UTF-8 bytes of the text)
 
 
 def scan(path: Path, column: str | None = None) -> Scan:
     """Validate every line of ``path`` and fingerprint its bytes in the same read."""
     digest = hashlib.sha256()
-    count, row_length = 0, None
+    count, row_length, n_bytes = 0, None, 0
     for number, raw, line in _lines(path):
         digest.update(raw)
         if not line.strip():
             continue
+        n_bytes += len(raw)
         if path.suffix.lower() == ".jsonl":
             row = _json_object(path, number, line)
             column = _check_row(path, number, row, column)
@@ -53,7 +56,7 @@ def scan(path: Path, column: str | None = None) -> Scan:
     if count == 0:
         what = "is empty" if path.stat().st_size == 0 else "holds only blank lines"
         raise SaebenchError(f"{path}: the file {what}, so it gives no documents")
-    return Scan(digest.hexdigest()[:16], column, row_length)
+    return Scan(digest.hexdigest()[:16], column, row_length, count, n_bytes)
 
 
 def documents(path: Path, column: str | None) -> Iterator[str]:

@@ -20,12 +20,13 @@ ROWS_PER_BLOCK = 4096
 _SAFETENSORS_INTEGERS = {"I8", "I16", "I32", "I64", "U8", "U16", "U32", "U64"}
 
 
-def scan(path: Path) -> int:
-    """Refuse a token file whose content is not one 2-D integer array; return its row
-    length."""
+def scan(path: Path) -> tuple[int, int]:
+    """Refuse a token file whose content is not one 2-D integer array; return its shape
+    ``(rows, row length)``."""
     with _opened(path) as array:
         check_ids(array, str(path))
-        return shape_of(array)[1]
+        rows, width = shape_of(array)
+        return rows, width
 
 
 def blocks(path: Path) -> Iterator[Any]:

@@ -31,15 +31,24 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from saebench.records import Interval
 from saebench.registry import evaluators
 
 if TYPE_CHECKING:
     from torch import Tensor
+    from transformer_lens import HookedTransformer
+
+    from saebench.data.contexts import TokenSet
+    from saebench.llm.client import LlmClient
+    from saebench.models.interventions import ModelRunner
+    from saebench.sae.base import Sae
+    from saebench.tasks.base import Task
 
 
 class EvalConfig(BaseModel):
@@ -130,28 +139,99 @@ class SaeBatch:
 class EvalContext:
     """What an evaluator may use besides batches."""
 
-    sae: Any
-    model: Any = None
-    runner: Any = None
-    token_set: Any = None  # the streamed token set (None for an evaluator that streams none)
-    task: Any = None  # the built task of ``Needs.task`` (a saebench.tasks.Task)
+    sae: Sae
+    model: HookedTransformer | None = None
+    runner: ModelRunner | None = None
+    token_set: TokenSet | None = None  # the streamed token set (None: an evaluator streams none)
+    task: Task | None = None  # the built task of ``Needs.task``
     device: str = "cpu"
-    llm: Any = None  # a saebench.llm.LlmClient for an evaluator whose needs ask for one
+    llm: LlmClient | None = None  # the judge of an evaluator whose needs ask for one
     extras: dict[str, Any] = field(default_factory=dict)
     # One dict for every evaluator of a run: work that does not depend on the SAE (a
     # statistic of the hook's activations, say) is done once and found here by the others.
     shared: dict[Any, Any] = field(default_factory=dict)
+    # what the "once" cache is keyed by besides the call's own name and site: the evaluator
+    # (name, version, config without its SAE-only fields), the source and the task; set by
+    # the run for each (SAE, evaluator)
+    identity: dict[str, Any] = field(default_factory=dict)
+    # seconds each piece of once-per-run work took, by name (reported in the first record)
+    once_seconds: dict[str, float] = field(default_factory=dict)
+
+    def once(
+        self,
+        name: str,
+        compute: Callable[[], Any],
+        *,
+        site: str | None = None,
+        depends_on: Any = None,
+    ) -> Any:
+        """``compute()`` run once per run for every SAE and evaluator that share ``name``,
+        ``site``, ``depends_on`` and this context's identity (source, task, evaluator config
+        without SAE-only fields); later calls get the stored result. The framework builds
+        the key and times the work; an evaluator never hashes anything by hand.
+
+        Example:
+            >>> prepared = context.once("answers", lambda: filter_prompts(task), site=None)
+        """
+        import time
+
+        from saebench.identity import stable_hash
+
+        key = ("once", name, stable_hash([self.identity, site, depends_on]))
+        if key not in self.shared:
+            began = time.process_time()
+            self.shared[key] = compute()
+            self.once_seconds[name] = time.process_time() - began
+        return self.shared[key]
+
+
+@dataclass
+class Reference:
+    """A reference method measured beside the SAE on the same data (RAVEL's DAS, the neuron
+    basis, a supervised PCA): it becomes a record of its own, keyed by the evaluator, the
+    method, the site and the task, never by the SAE it was computed beside.
+
+    ``metrics`` uses the evaluator's metric names (those that apply); ``hook_name`` is the
+    site it was measured at and ``size`` its number of directions where it has one.
+    """
+
+    method: str
+    hook_name: str
+    metrics: dict[str, float | None]
+    intervals: dict[str, Interval] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    seeds: dict[str, list[float]] = field(default_factory=dict)
+    sample_sizes: dict[str, int] = field(default_factory=dict)
+    size: int = 0
+    nulls: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass
 class EvalResult:
+    """What ``finish`` (or ``evaluate``) returns: metrics, and the evidence around them.
+
+    ``intervals`` holds a confidence interval per estimated metric (from
+    :mod:`saebench.toolkit.intervals`), ``nulls`` each metric's value under the evaluator's own
+    null (chance accuracy, a permuted-label score), ``sample_sizes`` the sampling units used,
+    ``references`` the reference methods measured beside the SAE (each a record of its own),
+    and ``status`` "partial" when part of the work failed (it is then recomputed on resume).
+    """
+
     metrics: EvalMetrics
     details: dict[str, Any] = field(default_factory=dict)
     seeds: dict[str, list[float]] = field(default_factory=dict)
+    intervals: dict[str, Interval] = field(default_factory=dict)
+    nulls: dict[str, float | None] = field(default_factory=dict)
+    sample_sizes: dict[str, int] = field(default_factory=dict)
+    references: list[Reference] = field(default_factory=list)
+    status: Literal["complete", "partial"] = "complete"
 
 
 class Evaluator:
     name: ClassVar[str] = ""  # set from the entry point (or register_evaluator) on loading
+    # "streaming" (update per batch, finish), "prompt" (prepare once, evaluate per SAE) or
+    # "panel" (sees every SAE of a group at one site)
+    kind: ClassVar[str] = "streaming"
     version: ClassVar[str] = "1"
     description: ClassVar[str] = ""
     Config: ClassVar[type[EvalConfig]] = EvalConfig
@@ -172,6 +252,11 @@ class Evaluator:
         self.context = context
 
     @classmethod
+    def prepare_identity(cls, config: EvalConfig) -> dict[str, Any]:
+        """What work shared through ``context.once`` depends on of the config (all of it)."""
+        return config.model_dump(mode="json")
+
+    @classmethod
     def needs_for(cls, config: EvalConfig) -> Needs:
         """Needs may depend on the config (CE/KL can be switched off)."""
         return cls.needs
@@ -190,6 +275,66 @@ class Evaluator:
             extra = info.json_schema_extra or {}
             out[name] = extra.get("higher_is_better") if isinstance(extra, dict) else None
         return out
+
+
+class PromptEvaluator(Evaluator):
+    """An evaluator of labelled prompt tasks: the SAE-independent work (filtered prompts,
+    activations at the site, reference methods) is done once per (source, site, task, config
+    without the SAE-only fields) in :meth:`prepare`; :meth:`evaluate` then runs per SAE.
+
+    ``sae_only_fields`` names config fields that change only the per-SAE part, so SAEs run
+    with different values of them still share one preparation.
+
+    Example:
+        >>> class Probe(PromptEvaluator):
+        ...     def prepare(self, context):
+        ...         return capture_site(context.task, context.runner, context.sae.meta)
+        ...     def evaluate(self, sae, prepared, context):
+        ...         return EvalResult(metrics=self.Metrics(accuracy=score(sae, prepared)))
+    """
+
+    kind: ClassVar[str] = "prompt"
+    needs: ClassVar[Needs] = Needs(activations=False, model_runner=True)
+    sae_only_fields: ClassVar[tuple[str, ...]] = ()
+
+    def prepare(self, context: EvalContext) -> Any:
+        """The SAE-independent work, done once and shared by every SAE of the run."""
+        return None
+
+    def evaluate(self, sae: Sae, prepared: Any, context: EvalContext) -> EvalResult:
+        raise NotImplementedError
+
+    def finish(self) -> EvalResult:
+        context = self.context
+        site = context.sae.meta.hook_name if context.sae is not None else None
+        prepared = context.once("prepare", lambda: self.prepare(context), site=site)
+        return self.evaluate(context.sae, prepared, context)
+
+    @classmethod
+    def prepare_identity(cls, config: EvalConfig) -> dict[str, Any]:
+        """What the preparation depends on of the config (every field but the SAE-only)."""
+        return config.model_dump(mode="json", exclude=set(cls.sae_only_fields))
+
+
+class PanelEvaluator(Evaluator):
+    """An evaluator that compares every SAE of a group at one site (seeds, widths,
+    architectures): one record for the set, keyed over its members, naming them.
+
+    Example:
+        >>> class DecoderOverlap(PanelEvaluator):
+        ...     def evaluate_panel(self, saes, context):
+        ...         return EvalResult(metrics=self.Metrics(mmcs=mean_max_cosine(saes)))
+    """
+
+    kind: ClassVar[str] = "panel"
+    needs: ClassVar[Needs] = Needs(activations=False)
+    min_members: ClassVar[int] = 2
+
+    def evaluate_panel(self, saes: list[Sae], context: EvalContext) -> EvalResult:
+        raise NotImplementedError
+
+    def finish(self) -> EvalResult:
+        return self.evaluate_panel(self.context.extras["panel"], self.context)
 
 
 def register_evaluator(name: str):

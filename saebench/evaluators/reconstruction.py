@@ -28,6 +28,7 @@ from saebench.evaluators import (
     SaeBatch,
     metric,
 )
+from saebench.toolkit.intervals import ContextSums
 
 if TYPE_CHECKING:
     import torch
@@ -89,6 +90,7 @@ class ReconstructionEvaluator(Evaluator):
         self.n_ce = 0
         self.n_kl = 0
         self.chunk: tuple[int, list[torch.Tensor], list[torch.Tensor]] | None = None
+        self.by_context: ContextSums | None = None  # for the block bootstrap
 
     @classmethod
     def needs_for(cls, config: ReconstructionConfig) -> Needs:
@@ -115,8 +117,27 @@ class ReconstructionEvaluator(Evaluator):
         self.target_sum = total if self.target_sum is None else self.target_sum + total
         self.n_tokens += t.shape[0]
         self.width = t.shape[1]
+        self._add_context_rows(batch, t, x_hat, err)
         if batch.downstream is not None:
-            self._add_losses(batch.downstream, batch.mask)
+            self._add_losses(batch.downstream, batch.mask, batch.context_start)
+
+    def _add_context_rows(self, batch: SaeBatch, t, x_hat, err) -> None:
+        """Per-context sums of every quantity a metric is made of (see ``_COLUMNS``)."""
+        import torch
+
+        if self.by_context is None:
+            self.by_context = ContextSums(len(_COLUMNS) + t.shape[1])
+        t_norm, hat_norm = t.norm(dim=-1), x_hat.norm(dim=-1)
+        rows = torch.zeros(t.shape[0], len(_COLUMNS), dtype=torch.float64)
+        rows[:, _COLUMNS.index("n")] = 1
+        rows[:, _COLUMNS.index("sse")] = err
+        rows[:, _COLUMNS.index("sq")] = t.pow(2).sum(-1)
+        rows[:, _COLUMNS.index("cos")] = torch.nn.functional.cosine_similarity(t, x_hat, dim=-1)
+        rows[:, _COLUMNS.index("ratio")] = hat_norm / t_norm.clamp_min(1e-12)
+        rows[:, _COLUMNS.index("hat_sq")] = hat_norm.pow(2)
+        rows[:, _COLUMNS.index("dot")] = (t * x_hat).sum(-1)
+        contexts, _ = batch.row_places()
+        self.by_context.add_rows(contexts, torch.cat([rows, t], dim=1))
 
     def _add_legacy(self, batch: SaeBatch, t: torch.Tensor, err: torch.Tensor) -> None:
         """Collect rows by chunk of contexts; a chunk is scored once all its rows are in."""
@@ -143,7 +164,9 @@ class ReconstructionEvaluator(Evaluator):
         self.sums["legacy"] += float((1 - err / centred.clamp_min(1e-12)).sum())
         self.chunk = None
 
-    def _add_losses(self, d, mask: torch.Tensor) -> None:
+    def _add_losses(self, d, mask: torch.Tensor, context_start: int) -> None:
+        import torch
+
         ce_at = mask[:, :-1]
         if self.config.ce_positions == "both_counted":
             ce_at = ce_at & mask[:, 1:]
@@ -158,6 +181,19 @@ class ReconstructionEvaluator(Evaluator):
             self.losses[key] = self.losses.get(key, 0.0) + float(values.double().sum())
         self.n_ce += int(ce_at.sum())
         self.n_kl += int(mask.sum())
+        per_context = torch.zeros(mask.shape[0], self.by_context.width, dtype=torch.float64)
+        for key, values, where in (
+            ("n_ce", torch.ones_like(d.ce_clean), ce_at),
+            ("ce_clean", d.ce_clean, ce_at),
+            ("ce_spliced", d.ce_spliced, ce_at),
+            ("ce_zero", d.ce_zero, ce_at),
+            ("n_kl", torch.ones_like(d.kl_zero), mask),
+            ("kl_spliced", d.kl_spliced, mask),
+            ("kl_zero", d.kl_zero, mask),
+        ):
+            per_context[:, _COLUMNS.index(key)] = (values.double() * where).sum(1)
+        contexts = torch.arange(mask.shape[0]) + context_start
+        self.by_context.add_rows(contexts, per_context)
 
     def finish(self) -> EvalResult:
         n, s = self.n_tokens, self.sums
@@ -183,7 +219,40 @@ class ReconstructionEvaluator(Evaluator):
         if self.losses:
             values.update(downstream_scores(self.losses, self.n_ce, self.n_kl))
         details = {"n_tokens": n, "n_ce_positions": self.n_ce}
-        return EvalResult(metrics=self.Metrics(**values), details=details)
+        intervals = self.by_context.intervals(_metrics_of_sums)
+        return EvalResult(
+            metrics=self.Metrics(**values),
+            details=details,
+            intervals={k: v for k, v in intervals.items() if values.get(k) is not None},
+            sample_sizes={"contexts": intervals["mse"].n, "tokens": n},
+        )
+
+
+# Per-context sums kept for the block bootstrap; the summed target vector follows them.
+_COLUMNS = (
+    "n", "sse", "sq", "cos", "ratio", "hat_sq", "dot",
+    "n_ce", "ce_clean", "ce_spliced", "ce_zero", "n_kl", "kl_spliced", "kl_zero",
+)  # fmt: skip
+
+
+def _metrics_of_sums(sums) -> dict[str, float | None]:
+    """Every metric with an interval, from summed per-context quantities (float64)."""
+    col = {name: float(sums[i]) for i, name in enumerate(_COLUMNS)}
+    n, width = col["n"], len(sums) - len(_COLUMNS)
+    mean = sums[len(_COLUMNS) :] / n
+    variance = col["sq"] - n * float((mean**2).sum())
+    explained = 1 - col["sse"] / variance if variance > 0 else None
+    out = {
+        "mse": col["sse"] / (n * width),
+        "explained_variance": explained,
+        "fvu": None if explained is None else 1 - explained,
+        "cossim": col["cos"] / n,
+        "l2_ratio": col["ratio"] / n,
+        "relative_reconstruction_bias": col["hat_sq"] / col["dot"] if col["dot"] else None,
+    }
+    if col["n_ce"] > 0:
+        out.update(downstream_scores(col, int(col["n_ce"]), int(col["n_kl"])))
+    return out
 
 
 def downstream_scores(sums: dict[str, float], n_ce: int, n_kl: int) -> dict[str, float]:

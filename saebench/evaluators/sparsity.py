@@ -18,6 +18,7 @@ from saebench.evaluators import (
     SaeBatch,
     metric,
 )
+from saebench.toolkit.intervals import ContextSums
 
 if TYPE_CHECKING:
     import torch
@@ -56,6 +57,7 @@ class SparsityEvaluator(Evaluator):
         self.l0_sum = 0.0
         self.l1_sum = 0.0
         self.n_tokens = 0
+        self.by_context = ContextSums(3)  # tokens, active codes, sum |codes|, per context
 
     def update(self, batch: SaeBatch) -> None:
         import torch
@@ -66,6 +68,15 @@ class SparsityEvaluator(Evaluator):
         # summed in float64: a float16 SAE's sum overflows its own dtype (max 65504)
         self.l1_sum += float(batch.codes.abs().sum(dtype=torch.float64))
         self.n_tokens += batch.codes.shape[0]
+        rows = torch.stack(
+            [
+                torch.ones(batch.codes.shape[0], dtype=torch.float64),
+                torch.count_nonzero(batch.codes, dim=1).double(),
+                batch.codes.abs().sum(-1, dtype=torch.float64),
+            ],
+            dim=1,
+        )
+        self.by_context.add_rows(batch.row_places()[0], rows)
 
     def finish(self) -> EvalResult:
         if self.n_tokens == 0 or self.fires is None:
@@ -82,7 +93,16 @@ class SparsityEvaluator(Evaluator):
             dense_fraction=float((density > self.config.dense_threshold).double().mean()),
             alive_fraction=float((self.fires > 0).double().mean()),
         )
-        return EvalResult(metrics=metrics, details={"firing_histogram": self._histogram(density)})
+        # dead and dense fractions are counts over latents of the whole run: no interval
+        intervals = self.by_context.intervals(
+            lambda sums: {"l0": sums[1] / sums[0], "l1": sums[2] / sums[0]}
+        )
+        return EvalResult(
+            metrics=metrics,
+            details={"firing_histogram": self._histogram(density)},
+            intervals=intervals,
+            sample_sizes={"contexts": intervals["l0"].n, "tokens": n},
+        )
 
     def _histogram(self, density: torch.Tensor) -> dict:
         """Counts of latents per log10 firing-frequency bin; dead latents counted apart."""

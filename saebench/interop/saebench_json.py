@@ -188,7 +188,10 @@ def export_saebench_json(records: list[EvalRecord], out: Path) -> list[Path]:
     files. Records of other evaluators are skipped with one warning per evaluator."""
     groups: dict[tuple, list[EvalRecord]] = {}
     skipped: dict[str, int] = {}
+    raw = _raw_probes(records)
     for record in sorted(records, key=lambda r: r.key):
+        if record.sae.role not in ("sae", "control"):
+            continue  # references and panels have no SAEBench file; raw probes join below
         eval_type = EVAL_TYPES.get(record.evaluator.name)
         if eval_type is None:
             skipped[record.evaluator.name] = skipped.get(record.evaluator.name, 0) + 1
@@ -204,11 +207,46 @@ def export_saebench_json(records: list[EvalRecord], out: Path) -> list[Path]:
     paths = []
     for (eval_type, *_), members in sorted(groups.items()):
         data = saebench_result(eval_type, members)
+        _add_raw_probe(data, members, raw)
         first = members[0]
         path = Path(out) / eval_type / f"{slug(first.sae.name)}_{first.key[:10]}_eval_results.json"
         atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
         paths.append(path)
     return paths
+
+
+_RAW_METRICS = {"sae_accuracy_full": "llm_test_accuracy"} | {
+    f"sae_accuracy_k{k}": f"llm_top_{k}_test_accuracy" for k in (1, 2, 5)
+}
+
+
+def _probe_origin(record: EvalRecord) -> tuple:
+    task = record.task.fingerprint if record.task else None
+    return (record.model.weights_hash, record.evaluator.config_hash, task, record.sae.hook_name)
+
+
+def _raw_probes(records: list[EvalRecord]) -> dict[tuple, EvalRecord]:
+    """sparse_probing's raw-activation probe records (references), by what they probed."""
+    return {
+        _probe_origin(r): r
+        for r in records
+        if r.evaluator.name == "sparse_probing" and r.sae.role == "reference"
+        and r.sae.name == "raw_activations"
+    }  # fmt: skip
+
+
+def _add_raw_probe(data: dict, members: list[EvalRecord], raw: dict) -> None:
+    """SAEBench's ``llm_*`` probe accuracies, from the raw-activation reference record."""
+    for record in members:
+        if record.evaluator.name != "sparse_probing":
+            continue
+        reference = raw.get(_probe_origin(record))
+        if reference is None:
+            continue
+        llm = data["eval_result_metrics"].setdefault("llm", {})
+        for ours, theirs in _RAW_METRICS.items():
+            if reference.metrics.get(ours) is not None:
+                llm[theirs] = reference.metrics[ours]
 
 
 def _export_group(record: EvalRecord, eval_type: str) -> tuple:

@@ -2,10 +2,12 @@
 
 Every request is sent at temperature 0 with a seed, through ``openai.OpenAI`` with the SDK's
 own retries off (``max_retries=0``) so that they do not stack with ours. Our retry loop backs
-off with seeded jitter, honours ``Retry-After`` on 429, retries 5xx, timeouts, connection
-errors, malformed bodies and empty choice lists, and after ``max_attempts`` returns an
-:class:`LlmFailure` in place of the reply (one request failing never raises). Successful
-replies are cached on disk by the whole request, so a rerun sends nothing.
+off with seeded jitter, honours ``Retry-After`` on 429 (up to ``retry_after_max_seconds``),
+retries 5xx, timeouts, connection errors, malformed bodies and empty choice lists, and after
+``max_attempts``, or at ``deadline_seconds`` from the first attempt (waits and every socket
+read included, so a trickling server is cut too), returns an :class:`LlmFailure` in place of
+the reply (one request failing never raises). Replies the caller accepts (``accept=``, and
+never an empty text) are cached on disk by the whole request, so a rerun sends nothing.
 
 The API key is read once, from the variable ``settings.api_key_env`` names, and never
 appears in a message, a log line, the cache or the stats.
@@ -25,6 +27,7 @@ import random
 import re
 import threading
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,8 +36,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlparse
 
-from saebench.errors import SaebenchError
+from saebench.errors import SaebenchError, SaebenchWarning
 from saebench.llm.cache import ResponseCache, request_key
+from saebench.llm.deadline import deadline_http_client, deadline_passed, request_deadline
 from saebench.llm.settings import LlmSettings, how_to_configure
 
 log = logging.getLogger(__name__)
@@ -52,6 +56,7 @@ FAILURE_KINDS = (
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0"}
 _NO_KEY = "not-needed"  # local servers (vLLM, Ollama, llm-sim) accept any key
 _PROBE = ("The cat sat on the mat.", " The cat")
+_RAISE_DEADLINE = "raise --llm-deadline or SAEBENCH_LLM_DEADLINE"
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,7 @@ class LlmClient:
             base_url=self.settings.base_url,
             max_retries=0,
             timeout=self.settings.timeout_seconds,
+            http_client=deadline_http_client(openai),
         )
         self.cache = ResponseCache(self.settings.cache_dir)
         self._lock = threading.Lock()
@@ -134,12 +140,23 @@ class LlmClient:
         self._failures: Counter = Counter()
         self._prompt_logprobs: bool | None = None
         self._stopping = threading.Event()
+        self._capped_retry_after = False  # warned once that a Retry-After was cut
 
     # -- public API -------------------------------------------------------------------------
 
-    def chat(self, requests: Sequence[ChatRequest]) -> list[ChatReply | LlmFailure]:
-        """Answer every request (concurrently, up to ``settings.concurrency``), in order."""
-        return self._map(self._chat_one, requests)
+    def chat(
+        self,
+        requests: Sequence[ChatRequest],
+        accept: Callable[[ChatRequest, ChatReply], bool] | None = None,
+    ) -> list[ChatReply | LlmFailure]:
+        """Answer every request (concurrently, up to ``settings.concurrency``), in order.
+
+        ``accept(request, reply)`` says whether the caller can use an answer (it parses, has
+        the right length); only accepted answers are stored, so a rerun asks again for the
+        others. A rejected answer is still returned, for the caller to count. An empty text
+        is never stored.
+        """
+        return self._map(lambda request: self._chat_one(request, accept), requests)
 
     def surprisal(self, requests: Sequence[SurprisalRequest]) -> list[list[float] | LlmFailure]:
         """The logprob of each continuation token given the prompt, per request, in order;
@@ -167,16 +184,24 @@ class LlmClient:
     @property
     def stats(self) -> dict:
         """Counts so far: ``requests`` (HTTP attempts sent), ``cache_hits``, ``prompt_tokens``,
-        ``completion_tokens``, ``retries`` and ``failures`` by kind (each failed request once)."""
+        ``completion_tokens``, ``retries``, ``rejected`` (answers the caller did not accept, so
+        not stored) and ``failures`` by kind (each failed request once)."""
         with self._lock:
-            names = ("requests", "cache_hits", "prompt_tokens", "completion_tokens", "retries")
+            names = (
+                "requests",
+                "cache_hits",
+                "prompt_tokens",
+                "completion_tokens",
+                "retries",
+                "rejected",
+            )
             out: dict[str, Any] = {name: int(self._counts[name]) for name in names}
             out["failures"] = dict(sorted(self._failures.items()))
             return out
 
     # -- one request ------------------------------------------------------------------------
 
-    def _chat_one(self, request: ChatRequest) -> ChatReply | LlmFailure:
+    def _chat_one(self, request: ChatRequest, accept=None) -> ChatReply | LlmFailure:
         body = self._chat_body(request)
         key = request_key({"endpoint": "chat", **body})
         stored = self.cache.get(key)
@@ -186,8 +211,13 @@ class LlmClient:
         outcome = self._send(key, lambda: self._post_chat(body))
         if isinstance(outcome, LlmFailure):
             return outcome
-        self.cache.put(key, body, outcome)
-        return _reply_from(outcome, cached=False)
+        reply = _reply_from(outcome, cached=False)
+        # Stored only once accepted: a failed explanation must be asked again on a rerun.
+        if not reply.text.strip() or (accept is not None and not accept(request, reply)):
+            self._count("rejected")
+        else:
+            self.cache.put(key, body, outcome)
+        return reply
 
     def _surprisal_one(
         self, request: SurprisalRequest, probe: bool = False
@@ -244,7 +274,8 @@ class LlmClient:
         return _parse_choice(choices[0])
 
     def _post(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
-        """One HTTP attempt; its tokens counted; errors sorted into retryable or final."""
+        """One HTTP attempt (bound by the request's deadline: see :meth:`_send`); its tokens
+        counted; errors sorted into retryable or final."""
         import openai
 
         self._count("requests")
@@ -258,8 +289,10 @@ class LlmClient:
         except openai.APIStatusError as exc:
             raise _status_error(endpoint, exc) from None
         except openai.APITimeoutError:
+            if deadline_passed():
+                raise _Retryable("timeout", "no whole answer before the deadline") from None
             raise _Retryable(
-                "timeout", f"no answer within {self.settings.timeout_seconds} s"
+                "timeout", f"no answer within {self.settings.timeout_seconds:g} s"
             ) from None
         except openai.APIConnectionError as exc:
             raise _Retryable(
@@ -279,24 +312,59 @@ class LlmClient:
     def _send(
         self, key: str, attempt: Callable[[], dict], count_failure: bool = True
     ) -> dict | LlmFailure:
-        """Run ``attempt`` until it succeeds, a final error, or ``max_attempts``."""
+        """Run ``attempt`` until it succeeds, a final error, ``max_attempts`` or the deadline.
+
+        The deadline bounds the whole request: every socket wait of an attempt is cut at it
+        (a trickling server is cut too), and no retry starts whose wait would pass it.
+        """
         rng = random.Random(f"{self.settings.seed}:{key}")  # jitter independent of threads
+        deadline = time.monotonic() + self.settings.deadline_seconds
         for number in range(1, self.settings.max_attempts + 1):
             try:
-                return attempt()
+                with request_deadline(deadline):
+                    return attempt()
             except _Final as exc:
                 return self._fail(exc.kind, exc.message, count_failure)
             except _Retryable as exc:
-                if number == self.settings.max_attempts or self._stopping.is_set():
-                    message = f"{exc.message} (gave up after {number} attempts)"
+                wait = self._wait(number, rng, exc)
+                if time.monotonic() + wait >= deadline and not self._stopping.is_set():
+                    message = (
+                        f"{exc.message} (gave up after {_attempts(number)}: the request's "
+                        f"deadline of {self.settings.deadline_seconds:g} s came; "
+                        f"{_RAISE_DEADLINE})"
+                    )
                     return self._fail(exc.kind, message, count_failure)
-                wait = self._backoff(number, rng)
-                if exc.wait_seconds is not None:
-                    wait = exc.wait_seconds + 0.1 * wait  # honour Retry-After, still jittered
+                if number == self.settings.max_attempts or self._stopping.is_set():
+                    message = f"{exc.message} (gave up after {_attempts(number)})"
+                    return self._fail(exc.kind, message, count_failure)
                 log.debug("llm %s; retry %d in %.2f s", exc.kind, number, wait)
                 self._count("retries")
                 self._stopping.wait(wait)
         raise AssertionError("unreachable")
+
+    def _wait(self, attempt: int, rng: random.Random, exc: _Retryable) -> float:
+        """Exponential backoff with jitter; a Retry-After is a floor, cut to the cap."""
+        wait = self._backoff(attempt, rng)
+        asked = exc.wait_seconds
+        if asked is None:
+            return wait
+        cap = self.settings.retry_after_max_seconds
+        if asked > cap:
+            self._warn_capped(asked, cap)
+        return max(min(asked, cap), wait)
+
+    def _warn_capped(self, asked: float, cap: float) -> None:
+        with self._lock:
+            if self._capped_retry_after:
+                return
+            self._capped_retry_after = True
+        warnings.warn(
+            f"the LLM judge at {self.settings.base_url} asks to wait {asked:g} s before "
+            f"retrying (Retry-After); saebench waits {cap:g} s at most "
+            "(retry_after_max_seconds) and gives up after the attempts or the deadline",
+            SaebenchWarning,
+            stacklevel=2,
+        )
 
     def _backoff(self, attempt: int, rng: random.Random) -> float:
         base = self.settings.backoff_seconds * 2 ** (attempt - 1)
@@ -335,6 +403,10 @@ class LlmClient:
             raise
         pool.shutdown()
         return results
+
+
+def _attempts(number: int) -> str:
+    return f"{number} attempt" + ("s" if number > 1 else "")
 
 
 def _api_key(settings: LlmSettings) -> str:

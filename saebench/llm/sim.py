@@ -9,6 +9,8 @@ wire format of ``docs/llm.md``: requests name their purpose in the ``user`` fiel
 
 Faults are injected at configured rates, chosen from a hash of (seed, request body, how many
 times that body was seen): a retried request may succeed, and two runs inject the same faults.
+With ``fault_sightings=N`` only the first N sightings of a body can get a fault: a burst that
+ends, survived by a client with more than N attempts.
 
 Example:
     >>> with SimServer(port=0, faults={"429": 0.2}) as server:
@@ -22,6 +24,8 @@ import hashlib
 import json
 import math
 import re
+import select
+import socket
 import string
 import threading
 import time
@@ -29,7 +33,21 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-FAULT_KINDS = ("429", "500", "slow", "malformed", "wrong_length", "empty")
+# New kinds go at the end: the order cuts [0, 1) into rates, so older tables keep their faults.
+FAULT_KINDS = (
+    "429",
+    "500",
+    "slow",
+    "malformed",
+    "wrong_length",
+    "empty",
+    "blank",
+    "garbage",
+    "trickle",
+)
+_ANSWER_FAULTS = ("wrong_length", "blank", "garbage")  # a 200 with an answer no scorer accepts
+_GARBAGE = "As an AI judge I find these examples delightful."
+_TRICKLE_STEP = 0.1  # seconds between the bytes of a trickled answer
 MODEL_NAME = "saebench-sim"
 _CHOSEN, _OTHER = math.log(0.9), math.log(0.1)
 _SEEN, _UNSEEN = math.log(0.5), math.log(0.01)
@@ -42,7 +60,9 @@ class SimServer:
     """The simulated judge on ``host:port`` (``port=0``: a free one), in a background thread.
 
     ``faults`` maps a kind of :data:`FAULT_KINDS` to the fraction of requests that get it
-    (the rates add up to at most 1). ``slow_seconds`` should exceed the client's timeout.
+    (the rates add up to at most 1). A slow answer is held ``slow_seconds`` (or until the
+    client hangs up), then refused; a trickled one is sent a byte every 0.1 s over
+    ``trickle_seconds``, so no single read waits long. :meth:`release` ends every wait at once.
     """
 
     def __init__(
@@ -55,6 +75,8 @@ class SimServer:
         latency_seconds: float = 0.0,
         retry_after_seconds: float = 1.0,
         slow_seconds: float = 65.0,
+        trickle_seconds: float = 120.0,
+        fault_sightings: int | None = None,
     ):
         self.faults = check_faults(faults or {})
         self.seed = seed
@@ -62,6 +84,8 @@ class SimServer:
         self.latency_seconds = latency_seconds
         self.retry_after_seconds = retry_after_seconds
         self.slow_seconds = slow_seconds
+        self.trickle_seconds = trickle_seconds
+        self.fault_sightings = fault_sightings
         self._lock = threading.Lock()
         self._seen: Counter = Counter()
         self._counts: Counter = Counter()
@@ -69,7 +93,7 @@ class SimServer:
         self._injected: Counter = Counter()
         self._in_flight = 0
         self._max_in_flight = 0
-        self._stopping = threading.Event()
+        self._wake = threading.Event()  # set: every pause ends at once (release or stop)
         self._thread: threading.Thread | None = None
         self.httpd = ThreadingHTTPServer((host, port), _handler_for(self))
         self.httpd.daemon_threads = True
@@ -91,12 +115,16 @@ class SimServer:
         self.httpd.serve_forever()
 
     def stop(self) -> None:
-        self._stopping.set()  # wakes slow answers, which then give up
+        self._wake.set()  # ends held answers, which then give up
         if self._thread is not None:
             self.httpd.shutdown()
             self._thread.join(timeout=5)
             self._thread = None
         self.httpd.server_close()
+
+    def release(self) -> None:
+        """End every pause now and from now on: latency, slow and trickled answers."""
+        self._wake.set()
 
     def __enter__(self) -> SimServer:
         return self.start()
@@ -134,6 +162,8 @@ class SimServer:
         with self._lock:
             sighting = self._seen[digest]
             self._seen[digest] += 1
+        if self.fault_sightings is not None and sighting >= self.fault_sightings:
+            return None
         u = _unit(f"{self.seed}|{digest}|{sighting}")
         edge = 0.0
         for kind in FAULT_KINDS:  # a fixed order, so a rate table always cuts [0, 1) the same
@@ -146,9 +176,15 @@ class SimServer:
                 return kind
         return None
 
-    def pause(self, seconds: float) -> None:
-        if seconds > 0:
-            self._stopping.wait(seconds)
+    def pause(self, seconds: float, gone=None) -> None:
+        """Wait ``seconds``, less if released or stopped, or once ``gone()`` says the client
+        hung up (checked every 0.05 s)."""
+        if seconds <= 0:
+            return
+        end = time.monotonic() + seconds
+        while not self._wake.is_set() and (left := end - time.monotonic()) > 0:
+            if self._wake.wait(min(left, 0.05) if gone else left) or (gone and gone()):
+                return
 
 
 def check_faults(faults: dict[str, float]) -> dict[str, float]:
@@ -164,9 +200,12 @@ def check_faults(faults: dict[str, float]) -> dict[str, float]:
 
 
 def _faults_for(purpose: str) -> tuple[str, ...]:
-    """A wrong-length list only makes sense as a detection or fuzzing answer."""
+    """A wrong-length list only makes sense as a detection or fuzzing answer, a blank or
+    garbled text only as a chat answer."""
     if purpose in ("detect", "fuzz"):
         return FAULT_KINDS
+    if purpose == "surprisal":
+        return tuple(kind for kind in FAULT_KINDS if kind not in _ANSWER_FAULTS)
     return tuple(kind for kind in FAULT_KINDS if kind != "wrong_length")
 
 
@@ -233,6 +272,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._error(400, str(exc))
             if fault == "empty":
                 reply["choices"] = []
+            elif fault in ("blank", "garbage"):
+                message = reply["choices"][0]["message"]
+                message["content"] = "" if fault == "blank" else _GARBAGE
+                reply["choices"][0]["logprobs"] = None
+            if fault == "trickle":
+                return self._trickle(json.dumps(reply).encode())
             self._json(200, reply)
         finally:
             sim.end()
@@ -245,13 +290,36 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault == "500":
             self._error(500, "internal error (simulated)")
         elif fault == "slow":
-            sim.pause(sim.slow_seconds)
+            sim.pause(sim.slow_seconds, gone=self._client_gone)
             self._error(504, "too slow (simulated)")  # the client has long given up
         elif fault == "malformed":
             self._send(200, b'{"choices": [ this is not json', "application/json")
         else:
             return False
         return True
+
+    def _client_gone(self) -> bool:
+        """Whether the client closed the connection (readable with nothing to read)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and not self.connection.recv(1, socket.MSG_PEEK)
+        except OSError:
+            return True
+
+    def _trickle(self, data: bytes) -> None:
+        """A whole answer, status line and headers included, one byte per 0.1 s over about
+        ``trickle_seconds`` (JSON may start with spaces): every read gets a byte quickly, so
+        only a bound on the whole request ends it."""
+        sim = self.sim
+        pad = b" " * max(0, int(sim.trickle_seconds / _TRICKLE_STEP) - len(data) - 80)
+        body = pad + data
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}"
+        try:
+            for byte in (head + "\r\n\r\n").encode() + body:
+                self.wfile.write(bytes([byte]))
+                sim.pause(_TRICKLE_STEP)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up
 
     def _json(self, status: int, value: Any, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(value).encode(), "application/json", headers)

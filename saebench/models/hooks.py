@@ -1,4 +1,12 @@
-"""Hook names: which layer they sit in, whether they exist, how wide they are."""
+"""Hook names: which layer they sit in, whether they exist, how wide they are.
+
+Besides TransformerLens's own hooks, every norm of a model gets ``hook_out`` on its output
+(``blocks.N.ln2.hook_out``, the name TransformerLens 3 gives it): the input the next module
+really reads. TransformerLens's ``ln2.hook_normalized`` is taken before the norm's gain and
+bias, so it is not what a Hugging Face MLP (and a sparsify or Gemma Scope transcoder
+trained on it) sees. :func:`add_norm_output_hooks` adds them; :func:`require_hook` and
+``saebench.models.load.load_model`` call it.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +26,38 @@ def hook_layer(hook_name: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+NORM_OUTPUT = "hook_out"
+
+
+def add_norm_output_hooks(model) -> None:
+    """Give each norm (LayerNorm, RMSNorm and their weightless ``Pre`` forms) a hook point
+    ``hook_out`` on its output; idempotent, and the model computes exactly as before."""
+    from transformer_lens.hook_points import HookPoint
+
+    added = False
+    for module in model.modules():
+        if isinstance(getattr(module, "hook_normalized", None), HookPoint) and not isinstance(
+            getattr(module, NORM_OUTPUT, None), HookPoint
+        ):
+            setattr(module, NORM_OUTPUT, HookPoint())
+            module.register_forward_hook(_through_output_hook)
+            added = True
+    if added:
+        model.setup()  # TransformerLens finds hook points by name from here on
+
+
+def _through_output_hook(module, inputs, output):
+    # a torch forward hook that returns a value replaces the output: hooks may edit it
+    return getattr(module, NORM_OUTPUT)(output)
+
+
 def require_hook(model, hook_name: str) -> None:
     if hook_name in model.hook_dict:
         return
+    if hook_name.endswith("." + NORM_OUTPUT):
+        add_norm_output_hooks(model)
+        if hook_name in model.hook_dict:
+            return
     close = difflib.get_close_matches(hook_name, list(model.hook_dict), n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise SaebenchError(

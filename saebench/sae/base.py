@@ -1,11 +1,15 @@
 """The SAE protocol: one module shape for every architecture and file format.
 
 Canonical orientation: ``W_enc [d_in, d_sae]``, ``W_dec [d_sae, d_out]``. Subclasses only
-say how pre-activations become codes (``activate``); input handling, decoding, the skip
-connection of skip transcoders and input normalisation live here once.
+say how pre-activations become codes (``activate``) and declare what they are (labels,
+tensors); input handling, decoding, the skip connection of skip transcoders and input
+normalisation live here once.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -13,6 +17,34 @@ from torch import Tensor, nn
 from saebench.sae.metadata import SaeMetadata
 
 _EPS = 1e-5
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """A tensor an encoder class reads from a checkpoint.
+
+    ``shape`` names dimensions the metadata fixes (``d_in``, ``d_sae``, ``d_out``);
+    ``optional`` tensors may be absent (``None`` reaches the constructor); with
+    ``scalar_broadcasts`` a 0-d tensor stands for the same value at every position.
+    """
+
+    shape: tuple[str, ...]
+    optional: bool = False
+    scalar_broadcasts: bool = False
+
+    def expected(self, meta: SaeMetadata) -> tuple[int, ...]:
+        dims = {"d_in": meta.d_in, "d_sae": meta.d_sae, "d_out": meta.width_out}
+        return tuple(dims[name] for name in self.shape)
+
+
+# The tensors of a plain SAE; an encoder class adds or removes from these.
+SAE_TENSORS: dict[str, TensorSpec] = {
+    "W_enc": TensorSpec(("d_in", "d_sae")),
+    "b_enc": TensorSpec(("d_sae",)),
+    "W_dec": TensorSpec(("d_sae", "d_out")),
+    "b_dec": TensorSpec(("d_out",)),
+    "W_skip": TensorSpec(("d_out", "d_in"), optional=True),  # skip transcoders
+}
 
 
 class Sae(nn.Module):
@@ -27,7 +59,10 @@ class Sae(nn.Module):
         >>> x_hat2 = sae.decode(codes, x)  # same as x_hat
     """
 
-    encoder_kind: str = "abstract"
+    # What an encoder class declares, read by saebench.sae.registry and build_sae:
+    encoder_kind: ClassVar[str] = "abstract"  # how it computes codes; also its own label
+    architectures: ClassVar[tuple[str, ...]] = ()  # more labels that encode this way
+    tensor_specs: ClassVar[dict[str, TensorSpec]] = SAE_TENSORS
 
     def __init__(
         self,
@@ -45,6 +80,12 @@ class Sae(nn.Module):
         self.W_dec = nn.Parameter(W_dec)
         self.b_dec = nn.Parameter(b_dec)
         self.W_skip = nn.Parameter(W_skip) if W_skip is not None else None
+
+    @classmethod
+    def from_tensors(cls, meta: SaeMetadata, tensors: dict[str, Tensor]) -> Sae:
+        """The SAE from checked tensors: each declared tensor is passed to the constructor
+        under its name (absent optional ones as ``None``). Override when they differ."""
+        return cls(meta, **{name: tensors.get(name) for name in cls.tensor_specs})
 
     # -- tensor views -------------------------------------------------------------------
     @property

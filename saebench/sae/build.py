@@ -6,62 +6,15 @@ import torch
 from torch import Tensor
 
 from saebench.errors import SaebenchError
+
+# The built-in encoder classes register themselves when their modules are imported: an
+# architecture is declared in its class (labels, tensors, shapes, construction), not here.
+from saebench.sae import gated, groupmax, jumprelu, standard, topk  # noqa: F401
 from saebench.sae.base import Sae
-from saebench.sae.gated import GatedSae
-from saebench.sae.groupmax import GroupMaxSae
-from saebench.sae.jumprelu import JumpReluSae
 from saebench.sae.metadata import SaeMetadata
-from saebench.sae.standard import StandardSae
-from saebench.sae.topk import TopKSae
+from saebench.sae.registry import ARCHITECTURES, ENCODERS, encoder_class, encoder_for
 
-# Encoder classes by the way they compute codes. Architecture labels map onto these.
-ENCODERS: dict[str, type[Sae]] = {
-    "relu": StandardSae,
-    "topk": TopKSae,
-    "jumprelu": JumpReluSae,
-    "gated": GatedSae,
-    "groupmax": GroupMaxSae,
-}
-
-# Each architecture label and the encoder it uses at inference.
-ARCHITECTURES: dict[str, str] = {
-    "standard": "relu",
-    "relu": "relu",
-    "topk": "topk",
-    "batchtopk": "jumprelu",
-    "jumprelu": "jumprelu",
-    "gated": "gated",
-    "groupmax": "groupmax",
-    "groupmax_transcoder": "groupmax",
-    "matryoshka": "jumprelu",
-    "matryoshka_topk": "topk",
-    "transcoder": "relu",
-    "skip_transcoder": "relu",
-    "jumprelu_transcoder": "jumprelu",
-    "topk_transcoder": "topk",
-    "neurons": "relu",
-    "pca": "relu",
-    "random": "topk",  # the zoo's random dictionary encodes with TopK
-}
-
-_REQUIRED = {
-    "relu": ["W_enc", "b_enc", "W_dec", "b_dec"],
-    "topk": ["W_enc", "b_enc", "W_dec", "b_dec"],
-    "jumprelu": ["W_enc", "b_enc", "W_dec", "b_dec", "threshold"],
-    "gated": ["W_enc", "b_gate", "b_mag", "r_mag", "W_dec", "b_dec"],
-    "groupmax": ["W_enc", "b_enc", "W_dec", "b_dec"],
-}
-
-
-def encoder_for(architecture: str, where: str) -> str:
-    kind = ARCHITECTURES.get(architecture)
-    if kind is None:
-        known = ", ".join(sorted(ARCHITECTURES))
-        raise SaebenchError(
-            f"{where}: unknown architecture {architecture!r}; known: {known}. "
-            "Register custom code with a python:module:factory URI"
-        )
-    return kind
+__all__ = ["ARCHITECTURES", "ENCODERS", "build_sae", "encoder_for"]
 
 
 def build_sae(
@@ -76,58 +29,34 @@ def build_sae(
     """An SAE from canonical tensors; ``where`` names the file in error messages.
 
     ``encoder`` overrides the encoder implied by ``meta.architecture`` (a Matryoshka SAE
-    saved as TopK, say). Shapes, finiteness and the hook widths are checked here.
+    saved as TopK, say). Shapes, finiteness and the hook widths are checked here, against
+    what the encoder class declares (:mod:`saebench.sae.registry`).
     """
-    kind = encoder or encoder_for(meta.architecture, where)
-    missing = [name for name in _REQUIRED[kind] if name not in tensors]
+    cls = encoder_class(encoder or encoder_for(meta.architecture, where), where)
+    specs = cls.tensor_specs
+    missing = [name for name, spec in specs.items() if not spec.optional and name not in tensors]
     if missing:
         raise SaebenchError(
             f"{where}: missing tensor(s) {', '.join(missing)} for a {meta.architecture} SAE; "
             f"found {', '.join(sorted(tensors)) or 'none'}"
         )
     tensors = {name: t.to(device=device, dtype=dtype or t.dtype) for name, t in tensors.items()}
-    _check_shapes(meta, tensors, kind, where)
+    for name, spec in specs.items():
+        if spec.scalar_broadcasts and name in tensors and tensors[name].ndim == 0:
+            tensors[name] = tensors[name].expand(spec.expected(meta)).clone()
+    _check_shapes(meta, tensors, cls, where)
     _check_finite(tensors, where)
     meta = meta.model_copy(update={"dtype": str(next(iter(tensors.values())).dtype)[6:]})
-    skip = tensors.get("W_skip")
-    common = dict(W_enc=tensors["W_enc"], W_dec=tensors["W_dec"], b_dec=tensors["b_dec"])
     try:
-        if kind == "gated":
-            return GatedSae(
-                meta,
-                b_gate=tensors["b_gate"],
-                b_mag=tensors["b_mag"],
-                r_mag=tensors["r_mag"],
-                W_skip=skip,
-                **common,
-            )
-        if kind == "jumprelu":
-            threshold = tensors["threshold"]
-            if threshold.ndim == 0:  # BatchTopK keeps one global threshold
-                threshold = threshold.expand(meta.d_sae).clone()
-            return JumpReluSae(
-                meta, b_enc=tensors["b_enc"], threshold=threshold, W_skip=skip, **common
-            )
-        return ENCODERS[kind](meta, b_enc=tensors["b_enc"], W_skip=skip, **common)
+        return cls.from_tensors(meta, tensors)
     except ValueError as exc:
         raise SaebenchError(f"{where}: {exc}") from exc
 
 
-def _check_shapes(meta: SaeMetadata, t: dict[str, Tensor], kind: str, where: str) -> None:
+def _check_shapes(meta: SaeMetadata, t: dict[str, Tensor], cls: type[Sae], where: str) -> None:
     d_in, d_sae, d_out = meta.d_in, meta.d_sae, meta.width_out
-    expected = {
-        "W_enc": (d_in, d_sae),
-        "W_dec": (d_sae, d_out),
-        "b_dec": (d_out,),
-        "b_enc": (d_sae,),
-        "b_gate": (d_sae,),
-        "b_mag": (d_sae,),
-        "r_mag": (d_sae,),
-        "W_skip": (d_out, d_in),
-    }
-    if kind == "jumprelu" and t["threshold"].ndim != 0:
-        expected["threshold"] = (d_sae,)
-    for name, shape in expected.items():
+    for name, spec in cls.tensor_specs.items():
+        shape = spec.expected(meta)
         if name in t and tuple(t[name].shape) != shape:
             raise SaebenchError(
                 f"{where}: tensor {name} has shape {tuple(t[name].shape)} but the config "

@@ -1,11 +1,15 @@
 """Gated SAE: a gate decides which latents fire, a rescaled path decides how much."""
 
+from typing import ClassVar
+
 import torch
 from torch import Tensor, nn
 
-from saebench.sae.base import Sae
+from saebench.sae.base import SAE_TENSORS, Sae, TensorSpec
+from saebench.sae.registry import register_encoder
 
 
+@register_encoder
 class GatedSae(Sae):
     """Codes are ``1[x W + b_gate > 0] * relu(x (W * exp(r_mag)) + b_mag)``.
 
@@ -14,6 +18,15 @@ class GatedSae(Sae):
     """
 
     encoder_kind = "gated"
+    tensor_specs: ClassVar[dict[str, TensorSpec]] = {
+        "W_enc": SAE_TENSORS["W_enc"],
+        "b_gate": TensorSpec(("d_sae",)),
+        "b_mag": TensorSpec(("d_sae",)),
+        "r_mag": TensorSpec(("d_sae",)),
+        "W_dec": SAE_TENSORS["W_dec"],
+        "b_dec": SAE_TENSORS["b_dec"],
+        "W_skip": SAE_TENSORS["W_skip"],
+    }
 
     def __init__(self, meta, W_enc, b_gate, b_mag, r_mag, W_dec, b_dec, W_skip=None):
         super().__init__(meta, W_enc, b_gate, W_dec, b_dec, W_skip)

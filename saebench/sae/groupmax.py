@@ -8,8 +8,10 @@ import torch
 from torch import Tensor
 
 from saebench.sae.base import Sae
+from saebench.sae.registry import register_encoder
 
 
+@register_encoder
 class GroupMaxSae(Sae):
     """Codes keep the maximum of ``relu(pre)`` inside each of ``k`` equal latent groups.
 
@@ -18,6 +20,7 @@ class GroupMaxSae(Sae):
     """
 
     encoder_kind = "groupmax"
+    architectures = ("groupmax_transcoder",)
 
     def __init__(self, meta, W_enc, b_enc, W_dec, b_dec, W_skip=None) -> None:
         if not meta.k or meta.k <= 0:

@@ -4,10 +4,16 @@ import torch
 from torch import Tensor
 
 from saebench.sae.base import Sae
+from saebench.sae.registry import register_encoder
 
 
+@register_encoder
 class TopKSae(Sae):
+    """The k largest pre-activations survive; Matryoshka TopK SAEs, TopK transcoders and the
+    zoo's random reference dictionary encode this way too."""
+
     encoder_kind = "topk"
+    architectures = ("matryoshka_topk", "topk_transcoder", "random")
 
     def __init__(self, meta, W_enc, b_enc, W_dec, b_dec, W_skip=None) -> None:
         if not meta.k or meta.k <= 0:

@@ -19,6 +19,7 @@ _EXPORTS = {
     "TaskSpec": "saebench.tasks.base",
     "PromptPair": "saebench.tasks.base",
     "build_task": "saebench.tasks.base",
+    "register_task": "saebench.tasks.base",
     "filter_by_model": "saebench.tasks.filtering",
     "Survivors": "saebench.tasks.filtering",
 }
@@ -33,6 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
         TaskPrompt,
         TaskSpec,
         build_task,
+        register_task,
     )
     from saebench.tasks.filtering import Survivors, filter_by_model  # noqa: F401
 

@@ -198,3 +198,16 @@ def build_task(name: str, config: TaskConfig | Mapping[str, Any] | None = None) 
         raise SaebenchError(
             f"task {name!r}: config {where}: {error['msg']} (fields: {fields})"
         ) from exc
+
+
+def register_task(name: str):
+    """Class decorator for a task without a package: usable as ``task: {name: ...}`` and by
+    ``saebench tasks show``. A package declares an entry point in ``saebench.tasks`` instead.
+
+    Example:
+        >>> @register_task("my-task")
+        ... class MyTask(Task): ...
+    """
+    from saebench.registry import tasks
+
+    return tasks.decorator(name)

@@ -52,7 +52,7 @@ import random
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -378,8 +378,9 @@ class RavelTask(Task):
 
     # -- the ravel evaluator's instance splits -----------------------------------------------------
     def instance_split(self, prompt: TaskPrompt) -> str | None:
-        """``"train"``, ``"entity"`` (held-out entity), ``"context"`` (held-out template) or
-        None (a val entity or template, or a test entity under a test template)."""
+        """``"train"``, ``"val"`` (a val entity under a train template), ``"entity"``
+        (held-out entity), ``"context"`` (held-out template) or None (a val template, or a
+        test entity under a test template)."""
         return instance_split_of(prompt.split, str(prompt.tags["template_split"]))
 
     # -- reporting ---------------------------------------------------------------------------------
@@ -488,6 +489,7 @@ def alternatives(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+@lru_cache(maxsize=1 << 16)  # pair sampling compares the same few labels very often
 def same_value(a: str, b: str) -> bool:
     """Whether two labels share an allowed value (case aside): such entities do not
     differ in that attribute."""
@@ -496,10 +498,12 @@ def same_value(a: str, b: str) -> bool:
 
 def instance_split_of(entity_split: str, template_split: str) -> str | None:
     """The ``ravel`` instance split of an (entity split, template split) pair: ``train`` x
-    ``train`` is ``"train"``, ``test`` entity x ``train`` template ``"entity"``, ``train``
-    entity x ``test`` template ``"context"``; anything else None."""
+    ``train`` is ``"train"``, ``val`` entity x ``train`` template ``"val"`` (where DAS picks
+    its dimension), ``test`` entity x ``train`` template ``"entity"``, ``train`` entity x
+    ``test`` template ``"context"``; anything else None."""
     return {
         ("train", "train"): "train",
+        ("val", "train"): "val",
         ("test", "train"): "entity",
         ("train", "test"): "context",
     }.get((entity_split, template_split))

@@ -1,31 +1,65 @@
-"""The zoo's SAEs: where they live and what they are, read from their cfg.json files."""
+"""The zoo's SAEs: where they live and what they are, read from their cfg.json files.
+
+Two families ship: the toy zoo model's (``zoo:NAME``, in ``saes/``; ``zoo:*`` means these)
+and SmolLM2-135M's (``zoo:smollm2-NAME``, in ``saes_smollm2/``, float16 weights; built by
+``saebench.zoo.build.smollm2_saes``).
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+SMOLLM2_PREFIX = "smollm2-"
+SMOLLM2_MODEL = "smollm2-135m"
+
 
 def saes_dir() -> Path:
     return Path(__file__).parent / "saes"
 
 
-def sae_names() -> list[str]:
-    root = saes_dir()
+def smollm2_saes_dir() -> Path:
+    return Path(__file__).parent / "saes_smollm2"
+
+
+def _folders(root: Path) -> list[str]:
     if not root.is_dir():
         return []
     return sorted(p.name for p in root.iterdir() if (p / "cfg.json").is_file())
 
 
+def sae_names() -> list[str]:
+    """The toy zoo model's SAEs (what ``zoo:*`` matches)."""
+    return _folders(saes_dir())
+
+
+def all_sae_names() -> list[str]:
+    """Every shipped SAE: the toy zoo's, then SmolLM2's (``smollm2-NAME``)."""
+    return sae_names() + [SMOLLM2_PREFIX + n for n in _folders(smollm2_saes_dir())]
+
+
+def sae_folder(name: str) -> Path:
+    """The SAELens folder of a shipped SAE (``resid-topk-16``, ``smollm2-resid-topk-32``)."""
+    if name.startswith(SMOLLM2_PREFIX):
+        return smollm2_saes_dir() / name[len(SMOLLM2_PREFIX) :]
+    return saes_dir() / name
+
+
+def sae_model(name: str) -> str:
+    """The model a shipped SAE was trained on: ``zoo`` or ``smollm2-135m``."""
+    return SMOLLM2_MODEL if name.startswith(SMOLLM2_PREFIX) else "zoo"
+
+
 def describe() -> list[dict]:
-    """One row per zoo SAE: name, architecture, hook(s), width (no weights are read)."""
+    """One row per shipped SAE: name, model, architecture, hook(s), width (no weights read)."""
     rows = []
-    for name in sae_names():
-        cfg = json.loads((saes_dir() / name / "cfg.json").read_text())
+    for name in all_sae_names():
+        cfg = json.loads((sae_folder(name) / "cfg.json").read_text())
         flat = {**cfg, **cfg.get("metadata", {})}
         rows.append(
             {
                 "uri": f"zoo:{name}",
+                "model": sae_model(name),
                 "architecture": flat.get("saebench_architecture", flat.get("architecture")),
                 "hook": flat.get("hook_name"),
                 "hook_out": flat.get("hook_name_out") or "",

@@ -52,7 +52,8 @@ def dom_rows(page: Path, fragment: str, tmp: Path) -> list[tuple[str, bool]]:
     done = chromium("--virtual-time-budget=3000", "--dump-dom", page.as_uri() + fragment, tmp=tmp)
     assert done.returncode == 0, done.stderr[-2000:]
     body = done.stdout.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-    rows = re.findall(r'<tr([^>]*)><td class="text">([^<]+)</td>', body)
+    # each row: the rank cell, then the name
+    rows = re.findall(r'<tr([^>]*)><td[^>]*>[^<]*</td><td class="text">([^<]+)</td>', body)
     return [(name, "display: none" not in attrs) for attrs, name in rows]
 
 

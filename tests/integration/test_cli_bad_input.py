@@ -10,7 +10,8 @@ import sys
 import time
 
 import pytest
-from helpers import corpus, make_sae, run_cli
+from helpers import make_sae, run_cli
+from stalled import stalled_cli, wait_for_marker
 
 import saebench.models.load
 from saebench.adapters.saelens import save_saelens
@@ -87,6 +88,7 @@ FLAGS = {
     "negative context": (["--context-size", "-3"], "--context-size must be a positive"),
     "zero tokens": (["--tokens", "0"], "--tokens must be a positive"),
     "negative tokens": (["--tokens", "-5"], "--tokens must be a positive"),
+    "tokens beyond the data": (["--tokens", "1000000000000"], "--tokens 1000000000000"),
     "no evaluators": (["--evals", ""], "no evaluators given to --evals"),
     "bins zero": (["--set", "sparsity.histogram_bins_per_decade=0"], "histogram_bins_per_decade"),
     "bins huge": (["--set", "sparsity.histogram_bins_per_decade=1000000000"], "less than or equal"),
@@ -99,6 +101,15 @@ def test_bad_flags_are_refused_before_the_model_loads(case, files, tmp_path, cap
     code, _, err = run_cli(args(files, tmp_path / "out", *extra), capsys)
     assert_refused(code, err, fragment)
     assert not (tmp_path / "out").exists()
+
+
+def test_the_default_budget_works_on_the_zoo_with_a_note(tmp_path, capsys):
+    """The zoo dataset holds fewer tokens than the default budget: capped, not refused."""
+    argv = ["eval", "zoo:resid-topk-16", "--model", "zoo", "--dataset", "zoo", "--quiet"]
+    code, _, err = run_cli([*argv, "--evals", "sparsity", "--out", str(tmp_path)], capsys)
+    assert code == 0, err
+    [note] = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert "default" in note and "--tokens" in note
 
 
 def test_an_out_folder_that_is_a_file(files, tmp_path, capsys, no_model):
@@ -197,36 +208,93 @@ def test_the_same_sae_twice_is_written_once(files, tmp_path, capsys):
 
 
 # -- signals -----------------------------------------------------------------------------
-def test_sigterm_removes_the_scratch_folder_and_says_how_to_resume(files, tmp_path):
-    """A two-pass evaluator keeps a scratch cache; SIGTERM (timeout, Slurm) must remove it."""
+def _stalled_in_second_pass(files, tmp_path):
+    """``eval --evals mdl`` in a child, stopped inside its second pass (the first pass's
+    activations in a scratch folder under ``tmp_path/tmp``); (child, scratch root, stderr)."""
     scratch_root = tmp_path / "tmp"
     scratch_root.mkdir()
-    (tmp_path / "long.txt").write_text("\n".join(corpus(24000)))
-    env = {**os.environ, "TMPDIR": str(scratch_root)}
-    cmd = [
-        sys.executable,
-        "-m",
-        "saebench.cli.main",
-        *args(
-            files,
-            tmp_path / "out",
-            "--evals",
-            "mdl",
-            "--tokens",
-            "300000",
-            dataset=tmp_path / "long.txt",
-        ),
-    ]
-    child = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while not list(scratch_root.glob("saebench-acts-*")) and time.time() < deadline:
-        time.sleep(0.05)
+    marker, stderr = tmp_path / "stalled", tmp_path / "stderr.txt"
+    argv = args(files, tmp_path / "out", "--evals", "mdl")
+    child = stalled_cli(
+        argv,
+        marker,
+        "saebench.activations.shared_pass:SharedPass._step",
+        arg=1,  # pass_index (after self)
+        equals=1,
+        env={**os.environ, "TMPDIR": str(scratch_root)},
+        stderr=stderr.open("w"),
+    )
+    wait_for_marker(marker, child)
+    return child, scratch_root, stderr
+
+
+def test_sigterm_removes_the_scratch_folder_and_says_how_to_resume(files, tmp_path):
+    """A two-pass evaluator keeps a scratch cache; SIGTERM (timeout, Slurm) must remove it."""
+    child, scratch_root, stderr = _stalled_in_second_pass(files, tmp_path)
     assert list(scratch_root.glob("saebench-acts-*")), "the run never made its scratch folder"
     child.send_signal(signal.SIGTERM)
-    _, err = child.communicate(timeout=60)
+    child.wait(timeout=120)
+    err = stderr.read_text()
     assert child.returncode == 143, err
     assert "rerun the same command to resume" in err and "Traceback" not in err
     assert not list(scratch_root.glob("saebench-acts-*"))
+
+
+def test_sigterm_while_cleaning_up_or_exiting_still_exits_143(files, tmp_path):
+    """A second SIGTERM (a job runner that repeats itself) must not kill the process by the
+    signal (-15) while it cleans up or exits; it ends with 143 and leaves nothing behind."""
+    child, scratch_root, stderr = _stalled_in_second_pass(files, tmp_path)
+    child.send_signal(signal.SIGTERM)
+    while child.poll() is None:  # keep signalling until it is gone, whatever it is doing
+        child.send_signal(signal.SIGTERM)
+        time.sleep(0.001)
+    err = stderr.read_text()
+    assert child.returncode == 143, err
+    assert "Traceback" not in err and not list(scratch_root.glob("saebench-acts-*"))
+
+
+SECOND_SIGTERM_AT_EXIT = """
+import atexit, os, signal, sys
+import saebench.group
+
+def first_sigterm(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGTERM)
+
+saebench.group.run_group = first_sigterm
+# the second comes while the interpreter shuts down, after main() has returned its handler
+atexit.register(os.kill, os.getpid(), signal.SIGTERM)
+from saebench.cli.main import main
+
+sys.argv = ["saebench", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_second_sigterm_during_shutdown_exits_143(files, tmp_path):
+    argv = args(files, tmp_path / "out", "--evals", "sparsity")
+    done = subprocess.run(
+        [sys.executable, "-c", SECOND_SIGTERM_AT_EXIT, *argv],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 143, done.stderr
+    assert "rerun the same command to resume" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_the_cli_gives_back_the_sigterm_handler_it_found(files, tmp_path, capsys, monkeypatch):
+    def terminated(*a, **k):
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr("saebench.group.run_group", terminated)
+    before = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        code, _, err = run_cli(args(files, tmp_path / "out"), capsys)
+        assert code == 143 and "rerun the same command to resume" in err
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def test_console_script_has_no_traceback_for_a_parse_error():

@@ -32,14 +32,16 @@ def test_quickstart_writes_records_table_report_and_plot(quickstart):
     records = load_records(out_dir / "records")
     evaluators = {r.evaluator.name for r in records}
     assert {"reconstruction", "sparsity", "mdl"} <= evaluators
-    assert {r.sae.name for r in records} == set(sae_names())
+    assert {r.sae.name for r in records if r.sae.role == "sae"} == set(sae_names())
+    controls = {r.sae.name for r in records if r.sae.role == "control"}
+    assert controls == {"resid-topk-16~permuted_decoder", "resid-topk-16~matched_l0_random"}
     streamed = [r for r in records if r.dataset is not None]
     assert streamed and all(r.dataset.n_tokens == TOKENS for r in streamed)
     report = (out_dir / "report.md").read_text()
     assert "resid-topk-16" in report and "l0_vs_ce_loss_score.png" in report
     assert (out_dir / "l0_vs_ce_loss_score.png").read_bytes()[:4] == b"\x89PNG"
     # the table is sorted by the main metric of the first evaluator with a direction
-    assert out.index("| sae") < out.index("resid-random")
+    assert out.index("#  sae") < out.index("resid-random")
 
 
 def test_the_quickstart_is_a_run_of_the_quickstart_suite(quickstart):

@@ -155,5 +155,32 @@ def test_saebench_run_with_the_ray_executor(ray_instance, tmp_path, capsys):
         main(["run", str(suite), "--executor", "ray", "--num-cpus", "1", "--out", str(out)])
     captured = capsys.readouterr()
     assert exit_info.value.code == 0, captured.err
-    assert len(load_records(out)) == 4 and "| sae" in captured.out
+    assert len(load_records(out)) == 4 and "#  sae" in captured.out
     assert captured.err.count("record(s) written") == 2
+
+
+@pytest.mark.slow
+def test_ray_and_local_records_are_equal_for_every_offline_evaluator(ray_instance, tmp_path):
+    """Issue 17 part 5: trained masks, probes and dictionaries follow the thread count unless
+    fixed; a Ray worker runs one torch thread, a local run two. Every offline evaluator at
+    its quickstart preset must give the same numbers either way."""
+    from saebench.registry import evaluators
+
+    names = [n for n in evaluators.names() if not evaluators.get(n).needs.llm]
+    configs = {n: dict(evaluators.get(n).quickstart) for n in names}
+    groups = plan(
+        ["zoo:resid-topk-16"],
+        model="zoo",
+        dataset="zoo",
+        evaluators=names,
+        configs=configs,
+        n_tokens=4096,
+        device="cpu",
+        progress=False,
+    )
+    local = sorted(run_local(groups, tmp_path / "local"), key=lambda r: r.key)
+    remote = sorted(run_ray(groups, tmp_path / "ray"), key=lambda r: r.key)
+    assert_same_records(local, remote)
+    assert {r.evaluator.name for r in local} == set(names)
+    for ours, theirs in zip(local, remote, strict=True):
+        assert ours.intervals == theirs.intervals, ours.evaluator.name

@@ -8,10 +8,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from stalled import stalled_cli, wait_for_marker
 
 from saebench.cli.main import main
 from saebench.records import load_records
@@ -66,7 +66,7 @@ def test_run_writes_records_prints_the_table_and_progress(reference, suite, tmp_
         ("short", "sparsity"),
     ]
     assert {r.dataset.context_size for r in records if r.sae.name == "short"} == {32}
-    assert "| sae" in out and "resid-relu" in out and "4 record(s) in" in out
+    assert "#  sae" in out and "resid-relu" in out and "4 record(s) in" in out
     assert "[plan] 2 group(s), 4 record(s) in all" in err
     assert "[group 1/2]" in err and "[group 2/2]" in err and "started, 2 record(s)" in err
     assert err.count("record(s) written") == 2 and "[total] 4 record(s), 4 new" in err
@@ -81,21 +81,21 @@ def test_killed_mid_run_and_rerun_gives_the_same_records(
     signum, reference, suite, tmp_path, capsys
 ):
     ref, _, _ = reference
-    out = tmp_path / "killed"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "saebench.cli.main", "run", str(suite), "--out", str(out)],
+    out, marker = tmp_path / "killed", tmp_path / "stalled"
+    # stopped as the second group starts (the first one's records written), so the signal
+    # never races the run, however loaded the machine
+    process = stalled_cli(
+        ["run", str(suite), "--out", str(out), "--quiet"],
+        marker,
+        "saebench.group:run_group",
+        call=2,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
-    # kill once the first group has written a record: the second group is running then
-    deadline = time.monotonic() + 300
-    while not list(out.glob("*.json")) and process.poll() is None:
-        assert time.monotonic() < deadline, "the run wrote no record in time"
-        time.sleep(0.01)
+    wait_for_marker(marker, process)
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode != 0, "the run finished before it could be killed"
     partial = load_records(out, strict=True)  # every file left is a whole record
     assert 1 <= len(partial) < 4
     if signum == signal.SIGTERM:

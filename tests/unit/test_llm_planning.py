@@ -84,6 +84,16 @@ def test_the_judge_model_is_part_of_the_key_and_the_client_reaches_the_evaluator
     assert first[0].key == other[0].key and first[0].evaluator.llm_model is None
 
 
+def test_the_judges_sampling_seed_is_part_of_the_key(tiny_model, texts, judge_probe):
+    """The seed is sent with every request and changes answers, so it decides numbers."""
+    sae = make_sae("standard", seed=1, context_size=16)
+    default = _run(tiny_model, texts, sae, [judge_probe], llm=JUDGE)[0]
+    zero = _run(tiny_model, texts, sae, [judge_probe], llm={**JUDGE, "seed": 0})[0]
+    seeded = _run(tiny_model, texts, sae, [judge_probe], llm={**JUDGE, "seed": 7})[0]
+    assert default.key == zero.key != seeded.key  # seed 0 keeps the keys of older records
+    assert seeded.evaluator.llm_seed == 7 and seeded.key == seeded.expected_key()
+
+
 def test_the_environment_names_the_judge(tiny_model, texts, judge_probe, monkeypatch):
     monkeypatch.setenv("SAEBENCH_LLM_MODEL", "env-judge")
     monkeypatch.setenv("SAEBENCH_LLM_BASE_URL", "http://127.0.0.1:9/v1")

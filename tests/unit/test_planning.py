@@ -327,3 +327,31 @@ def test_the_model_weights_are_hashed_once_per_run_even_with_a_persistent_cache(
     _evaluate(tiny_model, texts, make_sae(seed=3), cache_dir=tmp_path / "cache")
     assert len(reads) == 1  # the plan's weights hash
     assert list((tmp_path / "cache").glob("*/batch_*.safetensors"))
+
+
+# -- the token budget against the dataset (issue 18, items 8 and 13b) -------------------------
+def test_the_default_budget_on_the_zoo_is_capped_with_a_warning():
+    with pytest.warns(SaebenchWarning, match="default"):
+        [group] = plan(
+            "zoo:resid-topk-16", model="zoo", dataset="zoo", evaluators="mdl", progress=False
+        )
+    assert 0 < group.tokens.n_tokens < 200_000
+    assert group.tokens.n_tokens % group.tokens.context_size == 0
+
+
+def test_an_explicit_budget_beyond_the_zoo_is_refused_when_planned():
+    with pytest.raises(saebench.SaebenchError, match="fewer than the 200000 asked for"):
+        plan("zoo:resid-topk-16", model="zoo", dataset="zoo", n_tokens=200_000, progress=False)
+
+
+def test_an_absurd_budget_is_refused_before_anything_loads(monkeypatch, tmp_path):
+    import saebench.models.load
+
+    def refuse(*a, **k):
+        raise AssertionError("loaded before the budget was refused")
+
+    monkeypatch.setattr(saebench.models.load, "load_model", refuse)
+    monkeypatch.setattr("saebench.planning._load_saes", refuse)
+    (tmp_path / "t.txt").write_text("\n".join(corpus(50)))
+    with pytest.raises(saebench.SaebenchError, match="t.txt"):
+        plan("zoo:resid-topk-16", model="zoo", dataset=tmp_path / "t.txt", n_tokens=10**12)

@@ -176,3 +176,28 @@ def test_registering_the_same_object_twice_is_fine():
     registry.register("a", A)
     registry.register("a", A)
     assert registry.get("a") is A
+
+
+def test_a_plain_class_registered_as_an_evaluator_is_refused_at_once():
+    class NotAnEvaluator:
+        pass
+
+    with pytest.raises(SaebenchError, match="not a subclass of Evaluator; derive it"):
+        register_evaluator("plain_thing")(NotAnEvaluator)
+    assert "plain_thing" not in evaluators
+
+
+def test_register_task_registers_a_task_and_refuses_other_kinds():
+    from saebench.registry import tasks
+    from saebench.tasks import Task, register_task
+
+    @register_task("runtime-task")
+    class RuntimeTask(Task):
+        version = "1"
+
+    try:
+        assert tasks.get("runtime-task") is RuntimeTask and RuntimeTask.name == "runtime-task"
+        with pytest.raises(SaebenchError, match="not a subclass of Task"):
+            register_task("not-a-task")(dict)
+    finally:
+        tasks._entries.pop("runtime-task", None)

@@ -72,6 +72,7 @@ def summarise(outcome: Outcome, with_auroc: bool) -> dict | None:
         "balanced_accuracy": accuracy,
         "f1": f1(outcome.labels, outcome.predictions),
         "n": outcome.n,
+        "positives": sum(outcome.labels),
     }
     if with_auroc:
         out["auroc"] = auroc(outcome.labels, outcome.probabilities)

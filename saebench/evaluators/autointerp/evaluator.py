@@ -50,9 +50,11 @@ class AutointerpConfig(EvalConfig):
     examples_per_prompt: int = Field(10, ge=1)  # detection / fuzzing examples per request
     detection_logprobs: bool = True  # ask for logprobs (AUROC) on detection requests
     explain_max_tokens: int = Field(200, ge=8)  # room for short reasoning + the answer
-    intervention_prompts: int = Field(4, ge=1)  # steered prompts per latent
-    intervention_prompt_tokens: int = Field(12, ge=2)  # tokens per steered prompt
-    intervention_new_tokens: int = Field(8, ge=1)  # greedy tokens generated after it
+    intervention_prompts: int = Field(4, ge=1)  # steered prompts per latent (its windows)
+    intervention_prompt_tokens: int = Field(12, ge=1)  # at most, up to the first active token
+    intervention_new_tokens: int = Field(8, ge=1)  # sampled tokens generated after it
+    intervention_temperature: float = Field(1.0, gt=0)  # sampling temperature (the paper's 1)
+    intervention_null: bool = True  # surprisal: score other latents' explanations too
     target_kl: float = Field(0.5, gt=0)  # next-token KL (nats) the steering strength reaches
     kl_search_steps: int = Field(14, ge=1)  # bisection steps on log alpha
     intervention_chunk: int = Field(32, ge=1)  # latents steered per batched run
@@ -81,34 +83,45 @@ class AutointerpConfig(EvalConfig):
 
 
 class AutointerpMetrics(EvalMetrics):
+    """Means over the latents that have each score; intervals, nulls and coverage sample
+    sizes are in the record's ``intervals``, ``nulls`` and ``sample_sizes``."""
+
     detection_balanced_accuracy: float | None = metric(
-        "detection: (TPR + TNR) / 2 of the judge's 0/1 answers, mean over scored latents", True
+        "detection: (TPR + TNR) / 2 of the judge's 0/1 answers, mean over detected latents", True
     )
-    detection_balanced_accuracy_ci_low: float | None = metric("95% bootstrap low end", True)
-    detection_balanced_accuracy_ci_high: float | None = metric("95% bootstrap high end", True)
-    detection_f1: float | None = metric("detection F1, mean over scored latents", True)
+    detection_f1: float | None = metric("detection F1, mean over detected latents", True)
     detection_auroc: float | None = metric(
         "detection AUROC of P('1') from logprobs, mean over latents that have it", True
     )
-    fuzzing_balanced_accuracy: float | None = metric(
-        "fuzzing: (TPR + TNR) / 2, right vs wrong marks, mean over scored latents", True
+    detection_coverage: float | None = metric(
+        "fraction of sampled latents with a detection score", None
     )
-    fuzzing_balanced_accuracy_ci_low: float | None = metric("95% bootstrap low end", True)
-    fuzzing_balanced_accuracy_ci_high: float | None = metric("95% bootstrap high end", True)
-    fuzzing_f1: float | None = metric("fuzzing F1, mean over scored latents", True)
+    fuzzing_balanced_accuracy: float | None = metric(
+        "fuzzing: (TPR + TNR) / 2, right vs wrong marks, mean over fuzzed latents", True
+    )
+    fuzzing_f1: float | None = metric("fuzzing F1, mean over fuzzed latents", True)
+    fuzzing_coverage: float | None = metric(
+        "fraction of sampled latents with a fuzzing score", None
+    )
     intervention_score: float | None = metric(
         "surprisal mode: nats the explanation gains after steering; choice mode: accuracy",
         True,
     )
-    intervention_score_ci_low: float | None = metric("95% bootstrap low end", True)
-    intervention_score_ci_high: float | None = metric("95% bootstrap high end", True)
+    intervention_coverage: float | None = metric(
+        "fraction of sampled latents with an intervention score", None
+    )
     intervention_kl: float | None = metric("mean next-token KL reached by the steering", None)
+    intervention_unchanged: float | None = metric(
+        "fraction of steered continuations equal to their clean ones", None
+    )
     n_latents_sampled: float = metric("latents sampled", None, 0)
-    n_latents_scored: float = metric("latents with an explanation and a score", None, 0)
+    n_latents_scored: float = metric("latents explained and sent to every scorer", None, 0)
+    n_dense: float = metric("latents with no checked negative: never detected", None, 0)
     n_dead: float = metric("sampled latents never active on the tokens", None, 0)
     n_rare: float = metric("sampled latents active on fewer than min_firing tokens", None, 0)
     n_explain_failed: float = metric("latents whose explanation failed (not scored)", None, 0)
     n_failed_examples: float = metric("examples lost to failed or unparsable answers", None, 0)
+    n_lost_requests: float = metric("requests the judge never answered (partial record)", None, 0)
     llm_requests: float = metric("HTTP requests sent to the judge", None, 0)
     llm_cache_hits: float = metric("answers read from the response cache", None, 0)
     llm_prompt_tokens: float = metric("prompt tokens, as the server counts them", None, 0)
@@ -124,7 +137,7 @@ class AutointerpEvaluator(Evaluator):
         >>> records[0].metrics["detection_balanced_accuracy"]
     """
 
-    version = "1"
+    version = "2"  # 2: dense status, coverage, intervals, nulls, Paulo et al. steering
     description = "LLM explanations of latents scored by detection, fuzzing and intervention"
     Config = AutointerpConfig
     Metrics = AutointerpMetrics
@@ -155,5 +168,4 @@ class AutointerpEvaluator(Evaluator):
             raise SaebenchError(f"autointerp needs {llm_hint()}")
         from saebench.evaluators.autointerp.run import run_autointerp
 
-        metrics, details = run_autointerp(self.config, self.context, self.collector, llm)
-        return EvalResult(metrics=self.Metrics(**metrics), details=details)
+        return run_autointerp(self.config, self.context, self.collector, llm)

@@ -2,10 +2,16 @@
 explainer, the scorers, and the record's metrics and details.
 
 Every latent moves through one status: ``dead`` (never active), ``rare`` (active on fewer
-than ``min_firing`` tokens, or too few windows to both explain and score), ``explain_failed``
+than ``min_firing`` tokens, or too few windows to both explain and score), ``dense`` (no
+checked negative exists: explained, fuzzed and steered, never detected), ``explain_failed``
 (the explainer's request failed or its answer had no explanation: counted, never scored),
 or ``scored``. The requests of all latents for one step go to the client together, so they
 run concurrently.
+
+A request the judge never answered (timeout, rate limit, 5xx, connection: the client's
+``LlmFailure``) is *lost*: what is scored then depends on the server's mood, so the record is
+``partial`` (recomputed on resume). An answer that does not parse is the judge's answer: its
+examples are counted as failed and the record stays complete.
 """
 
 from __future__ import annotations
@@ -22,13 +28,14 @@ from saebench.activations.examples import (
     quantile_sample,
 )
 from saebench.errors import SaebenchError
+from saebench.evaluators.autointerp.classify import parse_labels
 from saebench.evaluators.autointerp.detection import detection_requests, detection_scores
 from saebench.evaluators.autointerp.explain import explain_messages, parse_explanation
 from saebench.evaluators.autointerp.fuzzing import fuzzing_requests, fuzzing_scores
 from saebench.evaluators.autointerp.render import Example, PieceDecoder
-from saebench.evaluators.autointerp.scoring import mean_interval
 
 _USAGE = ("requests", "cache_hits", "prompt_tokens", "completion_tokens")
+SCORABLE = ("scored", "dense")
 
 
 @dataclass
@@ -45,7 +52,13 @@ class LatentPlan:
     explanation: str | None = None
     scores: dict = field(default_factory=dict)
     failures: Counter = field(default_factory=Counter)
+    lost: Counter = field(default_factory=Counter)  # step -> requests never answered
     intervention: dict = field(default_factory=dict)
+
+    @property
+    def scorable(self) -> bool:
+        """Has (or will get) an explanation and scores."""
+        return self.status in SCORABLE
 
     def details(self, with_examples: bool) -> dict:
         out = {
@@ -55,6 +68,7 @@ class LatentPlan:
             "firing_count": self.firing_count,
             "scores": self.scores,
             "failures": dict(self.failures),
+            "lost_requests": {step: n for step, n in self.lost.items() if n},
         }
         if self.intervention:
             out["intervention"] = self.intervention
@@ -147,7 +161,7 @@ def plan_latent(found: LatentWindows, config, token_set, decoder: PieceDecoder) 
     plan.activating = [make(w, "quantile", q) for q, w in scored]
     plan.negatives = [make(w, "negative") for w in found.negatives[: config.score_negative]]
     if not plan.negatives and "detection" in config.scorers:
-        plan.failures["detection/no_negatives"] += 1
+        plan.status = "dense"  # active somewhere in every candidate window
     return plan
 
 
@@ -155,7 +169,7 @@ def plan_latent(found: LatentWindows, config, token_set, decoder: PieceDecoder) 
 def explain_all(plans: list[LatentPlan], llm, config) -> None:
     from saebench.llm.client import ChatRequest, LlmFailure
 
-    todo = [p for p in plans if p.status == "scored"]
+    todo = [p for p in plans if p.scorable]
     requests = [
         ChatRequest(
             messages=explain_messages(p.explain, p.latent_max, config.highlight_fraction),
@@ -164,9 +178,10 @@ def explain_all(plans: list[LatentPlan], llm, config) -> None:
         )
         for p in todo
     ]
-    for plan, reply in zip(todo, llm.chat(requests), strict=True):
+    for plan, reply in zip(todo, llm.chat(requests, accept=_explanation_parses), strict=True):
         if isinstance(reply, LlmFailure):
             plan.failures[f"explain/{reply.kind}"] += 1
+            plan.lost["explain"] += is_lost(reply)
         else:
             plan.explanation = parse_explanation(reply.text)
             if plan.explanation is None:
@@ -177,9 +192,9 @@ def explain_all(plans: list[LatentPlan], llm, config) -> None:
 
 def classify_all(plans: list[LatentPlan], llm, config, scorer: str) -> None:
     """Detection or fuzzing requests of every explained latent, sent together."""
-    todo, batches, requests = [], [], []
+    todo, batches, requests, sizes = [], [], [], []
     for plan in plans:
-        if plan.status != "scored" or (scorer == "detection" and not plan.negatives):
+        if not plan.scorable or (scorer == "detection" and not plan.negatives):
             continue
         rng = random.Random(f"{config.seed}/{plan.latent}/{scorer}")
         if scorer == "detection":
@@ -202,17 +217,38 @@ def classify_all(plans: list[LatentPlan], llm, config, scorer: str) -> None:
         todo.append(plan)
         batches.append((prompts, len(requests), len(reqs)))
         requests += reqs
-    replies = llm.chat(requests)
+        sizes += [len(items) for items in prompts]
+    # only answers that parse to the right number of labels are cached (a rerun asks again)
+    expected = {id(request): n for request, n in zip(requests, sizes, strict=True)}
+
+    def labels_parse(request, reply) -> bool:
+        return parse_labels(reply.text, expected[id(request)])[0] is not None
+
+    replies = llm.chat(requests, accept=labels_parse)
     score = detection_scores if scorer == "detection" else fuzzing_scores
     for plan, (prompts, start, n) in zip(todo, batches, strict=True):
         scores, failures = score(prompts, replies[start : start + n])
+        plan.lost[scorer] += sum(is_lost(r) for r in replies[start : start + n])
         for kind, count in failures.items():
             plan.failures[f"{scorer}/{kind}"] += count
         if scores is not None:
             plan.scores[scorer] = scores
 
 
+def _explanation_parses(_request, reply) -> bool:
+    """Only explanations that parse are cached, so a rerun asks again for the others."""
+    return parse_explanation(reply.text) is not None
+
+
 # -- the record -----------------------------------------------------------------------------
+def is_lost(reply) -> bool:
+    """A request the judge never answered (its absence changes what is scored); a server
+    that lacks prompt logprobs is a capability, not a loss."""
+    from saebench.llm.client import LlmFailure
+
+    return isinstance(reply, LlmFailure) and reply.kind != "unsupported"
+
+
 def usage_delta(before: dict, after: dict) -> dict:
     """What this evaluator's requests cost (the client may be shared by a run's SAEs)."""
     out = {name: after.get(name, 0) - before.get(name, 0) for name in (*_USAGE, "retries")}
@@ -222,51 +258,10 @@ def usage_delta(before: dict, after: dict) -> dict:
     return out
 
 
-def metrics_of(plans: list[LatentPlan], config, usage: dict) -> dict:
-    statuses = Counter(p.status for p in plans)
-    out: dict = {
-        "n_latents_sampled": len(plans),
-        "n_latents_scored": sum(1 for p in plans if p.status == "scored" and p.scores),
-        "n_dead": statuses["dead"],
-        "n_rare": statuses["rare"],
-        "n_explain_failed": statuses["explain_failed"],
-        "n_failed_examples": sum(
-            count
-            for p in plans
-            for kind, count in p.failures.items()
-            if not kind.startswith("explain/")
-            and not kind.endswith("no_negatives")
-            and kind != "intervention/kl_unreached"
-        ),
-    }
-    out.update({f"llm_{name}": usage[name] for name in _USAGE})
-    keys = {
-        "detection": ("balanced_accuracy", "f1", "auroc"),
-        "fuzzing": ("balanced_accuracy", "f1"),
-        "intervention": ("score",),
-    }
-    for scorer in config.scorers:
-        for key in keys[scorer]:
-            values = [p.scores[scorer][key] for p in plans if scorer in p.scores]
-            values = [v for v in values if v is not None]
-            name = "intervention_score" if scorer == "intervention" else f"{scorer}_{key}"
-            seed = hash_seed(config.seed, name)
-            mean, low, high = mean_interval(values, seed, config.bootstrap_resamples)
-            out[name] = mean
-            if key in ("balanced_accuracy", "score"):
-                out[f"{name}_ci_low"], out[f"{name}_ci_high"] = low, high
-    kls = [p.intervention["kl"] for p in plans if "kl" in p.intervention]
-    if kls:
-        out["intervention_kl"] = sum(kls) / len(kls)
-    return out
+def run_autointerp(config, context, collector: ExampleCollector, llm):
+    """The EvalResult of one SAE (see the module docstring)."""
+    from saebench.evaluators.autointerp.summary import result_of
 
-
-def hash_seed(seed: int, name: str) -> int:
-    return random.Random(f"{seed}/{name}").getrandbits(32)
-
-
-def run_autointerp(config, context, collector: ExampleCollector, llm) -> tuple[dict, dict]:
-    """Metrics and details of one SAE (see the module docstring)."""
     tokenizer = getattr(context.model, "tokenizer", None)
     if tokenizer is None:
         raise SaebenchError("autointerp: the model has no tokenizer to show examples with")
@@ -278,20 +273,23 @@ def run_autointerp(config, context, collector: ExampleCollector, llm) -> tuple[d
     for scorer in ("detection", "fuzzing"):
         if scorer in config.scorers:
             classify_all(plans, llm, config, scorer)
-    mode = None
+    mode, null = None, None
     if "intervention" in config.scorers:
         from saebench.evaluators.autointerp.steer import intervene_all
 
-        mode = intervene_all(plans, llm, context, tokenizer, config)
+        mode, null = intervene_all(plans, llm, context, tokenizer, config)
     usage = usage_delta(before, llm.stats)
     failures: Counter = Counter()
+    lost: Counter = Counter()
     for plan in plans:
         failures.update(plan.failures)
+        lost.update(plan.lost)
     details = {
         "intervention_mode": mode,
         "llm": usage,
         "n_tokens": found.n_tokens,
         "failures": dict(sorted(failures.items())),
+        "lost_requests": {step: lost[step] for step in ("explain", *config.scorers)},
         "latents": [p.details(config.details_examples) for p in plans],
     }
-    return metrics_of(plans, config, usage), details
+    return result_of(plans, config, usage, details, mode, null)

@@ -1,5 +1,5 @@
-"""Scoring maths: balanced accuracy, F1, AUROC of one latent's answers, and the mean over
-latents with a seeded percentile-bootstrap interval.
+"""Scoring maths: balanced accuracy, F1 and AUROC of one latent's answers (the means over
+latents and their intervals are in :mod:`saebench.evaluators.autointerp.summary`).
 
 Example:
     >>> balanced_accuracy([1, 1, 0, 0], [1, 0, 0, 0])      # (1/2 + 2/2) / 2
@@ -8,12 +8,9 @@ Example:
     0.5
     >>> auroc([1, 0, 1, 0], [0.9, 0.1, 0.4, 0.4])          # pairs won, ties half: 3.5 / 4
     0.875
-    >>> mean_interval([0.6, 0.7, 0.9], seed=0)             # (mean, low, high)
 """
 
 from __future__ import annotations
-
-import random
 
 
 def balanced_accuracy(labels: list[int], predictions: list[int]) -> float | None:
@@ -46,22 +43,3 @@ def auroc(labels: list[int], scores: list[float | None]) -> float | None:
         return None
     won = sum((p > q) + 0.5 * (p == q) for p in pos for q in neg)
     return won / (len(pos) * len(neg))
-
-
-def mean_interval(
-    values: list[float], seed: int, resamples: int = 1000, level: float = 0.95
-) -> tuple[float | None, float | None, float | None]:
-    """The mean of ``values`` and a percentile-bootstrap interval (resampling the values,
-    seeded); (None, None, None) for no values, a zero-width interval for one."""
-    if not values:
-        return None, None, None
-    mean = sum(values) / len(values)
-    if len(values) == 1:
-        return mean, mean, mean
-    rng = random.Random(seed)
-    n = len(values)
-    means = sorted(sum(rng.choices(values, k=n)) / n for _ in range(resamples))
-    tail = (1 - level) / 2
-    low = means[int(tail * (resamples - 1))]
-    high = means[int(round((1 - tail) * (resamples - 1)))]
-    return mean, low, high

@@ -37,6 +37,7 @@ td, th { border: 1px solid #ccc; padding: .15em .5em; text-align: left; font-siz
 section.latent { border-top: 2px solid #888; padding: .8em 0; }
 .status { font-size: .8em; padding: .1em .4em; border-radius: .3em; background: #eee; }
 .status.scored { background: #d6f0d6; } .status.explain_failed { background: #f6d0d0; }
+.status.dense { background: #f6ecc8; }
 .explanation { font-style: italic; margin: .3em 0; }
 .example { font-family: ui-monospace, monospace; font-size: .85em; margin: .15em 0;
            white-space: pre-wrap; }
@@ -142,8 +143,15 @@ def _overview(record) -> str:
         "intervention mode": details.get("intervention_mode") or "none",
         "record key": record.key,
         "created": record.provenance.created_at,
+        "status": getattr(record, "status", "complete"),
     }
     metrics = {name: _fmt(value) for name, value in sorted(record.metrics.items())}
+    for name, iv in (getattr(record, "intervals", None) or {}).items():
+        if name in metrics and iv.low is not None:
+            metrics[name] += f" [{iv.low:.3f}, {iv.high:.3f}] ({iv.n} {iv.unit})"
+    for name, null in (getattr(record, "nulls", None) or {}).items():
+        if name in metrics and null is not None:
+            metrics[name] += f", null {null:.3f}"
     llm = {name: _fmt(value) for name, value in sorted((details.get("llm") or {}).items())}
     failures = {k: _fmt(v) for k, v in sorted((details.get("failures") or {}).items())}
     tables = [_table("run", facts), _table("metrics", metrics), _table("LLM calls", llm)]

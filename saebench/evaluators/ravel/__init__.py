@@ -1,10 +1,12 @@
 """The ``ravel`` evaluator (entry point ``ravel``): RAVEL's cause, isolation and
-disentanglement scores for an SAE's latents, beside the neuron, PCA and DAS references.
+disentanglement scores for an SAE's latents, beside the neuron (split and linear), PCA, DAS
+and MDAS references, each a record of its own.
 
 Modules, one job each: ``featurizers`` (the SAE, neuron, PCA and DAS "dictionaries" behind
-one interface), ``interventions`` (swaps at the entity token, greedy answers),
-``selection`` (MDBM mask, probe, DAS training), ``prepared`` (pairs made ready once per
-hook), ``methods`` and ``references`` (one method's scores), ``scores`` (the arithmetic),
+one interface), ``interventions`` (swaps at the patched column, greedy answers, the
+teacher-forced loss), ``selection`` (MDBM mask, probe, DAS training), ``prepared`` (pairs
+made ready once per hook and seed), ``methods`` and ``references`` (one method's scores),
+``scores`` (the arithmetic), ``summary`` (metrics, intervals over pairs, sample sizes),
 ``run`` (one record), ``evaluator`` (config, metrics, the plug-in). ``instances`` builds the
 pairs from a task. Importing this package loads no torch.
 

@@ -8,7 +8,9 @@ same intervention code: at the base's entity token the coordinates chosen by a w
 come from the source and the rest from the base.
 
 * an SAE is its own featurizer (codes = latents);
-* :class:`IdentityFeaturizer`: codes = the activation itself (the neuron basis);
+* :class:`SplitNeuronFeaturizer`: codes = ``[relu(x), relu(-x)]``, the neuron basis split
+  by sign as a ReLU SAE's latents are (the like-for-like baseline of an SAE);
+* :class:`IdentityFeaturizer`: codes = the activation itself (the linear neuron basis);
 * :class:`PcaFeaturizer`: codes = coordinates in an orthonormal basis of the centred
   activations (every component kept, so decode(encode(x)) = x);
 * :class:`DasFeaturizer`: codes = ``[R^T x, x - R R^T x]`` for a learned ``R`` with ``k``
@@ -52,6 +54,24 @@ class IdentityFeaturizer(nn.Module):
         return codes
 
 
+class SplitNeuronFeaturizer(nn.Module):
+    """The neuron basis as a ReLU SAE would hold it: ``2d`` codes ``relu(+x_i)`` and
+    ``relu(-x_i)``, decoded exactly by ``codes[:d] - codes[d:]``. A mask can take the
+    positive part of a neuron from the source and keep its negative part from the base, as
+    it can with an SAE's latents but not with the linear neuron basis."""
+
+    def __init__(self, meta, d: int) -> None:
+        super().__init__()
+        self.meta = hook_view(meta)
+        self.d, self.d_sae = d, 2 * d
+
+    def encode(self, x: Tensor) -> Tensor:
+        return torch.cat([torch.relu(x), torch.relu(-x)], dim=-1)
+
+    def decode(self, codes: Tensor, x: Tensor | None = None) -> Tensor:
+        return codes[..., : self.d] - codes[..., self.d :]
+
+
 class PcaFeaturizer(nn.Module):
     """Coordinates in the principal directions of some activations ``[n, d]``, largest
     variance first; all ``d`` directions are kept so the round trip is exact."""
@@ -80,7 +100,10 @@ class PcaFeaturizer(nn.Module):
 class DasFeaturizer(nn.Module):
     """A learned ``k``-dimensional orthonormal subspace ``R`` ``[d, k]`` and the rest:
     codes ``[R^T x (k), x - R R^T x (d)]``. Patch with :meth:`swap_weights` to exchange the
-    subspace only; ``R`` stays orthonormal through PyTorch's orthogonal parametrisation."""
+    subspace only. ``R`` is the Q factor of a free matrix (signs fixed by R's diagonal):
+    PyTorch's orthogonal parametrisation of a non-square matrix goes through
+    ``householder_product``, whose gradient differs from one run to the next (torch 2.13
+    on CPU), so a DAS trained with it was not reproducible."""
 
     def __init__(self, meta, d: int, k: int, generator: torch.Generator | None = None) -> None:
         super().__init__()
@@ -88,15 +111,15 @@ class DasFeaturizer(nn.Module):
             raise ValueError(f"a DAS subspace needs 1 <= k <= d={d}, got k={k}")
         self.meta = hook_view(meta)
         self.d, self.k, self.d_sae = d, k, k + d
-        self.proj = nn.Linear(d, k, bias=False)
-        with torch.no_grad():  # seeded start, so the skyline does not hang on torch's global RNG
-            self.proj.weight.copy_(torch.randn(k, d, generator=generator) / d**0.5)
-        nn.utils.parametrizations.orthogonal(self.proj)  # rows of weight orthonormal
+        # seeded start, so the skyline does not hang on torch's global RNG
+        self.free = nn.Parameter(torch.randn(d, k, generator=generator) / d**0.5)
 
     @property
     def rotation(self) -> Tensor:
         """``R`` ``[d, k]`` with orthonormal columns."""
-        return self.proj.weight.T
+        q, r = torch.linalg.qr(self.free)
+        signs = torch.sign(torch.diagonal(r))
+        return q * torch.where(signs == 0, torch.ones_like(signs), signs)
 
     def encode(self, x: Tensor) -> Tensor:
         r = self.rotation
@@ -108,6 +131,6 @@ class DasFeaturizer(nn.Module):
 
     def swap_weights(self) -> Tensor:
         """The bool weights that take the subspace from the source, the rest from the base."""
-        w = torch.zeros(self.d_sae, dtype=torch.bool, device=self.proj.weight.device)
+        w = torch.zeros(self.d_sae, dtype=torch.bool, device=self.free.device)
         w[: self.k] = True
         return w

@@ -8,27 +8,33 @@ how many the model answered.
 
 **Pairs.** For a target attribute ``t`` and a split, among surviving prompts only:
 
-* *cause*: the base asks about ``t``; the source is another entity's prompt with the same
-  template whose value of ``t`` differs; ``expected`` is the source's value of ``t``;
+* *cause*: the base asks about ``t``; the source is another entity's prompt asking about
+  ``t`` (any template of the split's template side, the base's own or another, as RAVEL's
+  ``output`` sources) whose value of ``t`` differs; ``expected`` is the source's value of ``t``;
 * *isolation*: the base asks about another attribute ``a``; the source is another entity's
-  prompt with the same template whose values of ``t`` **and** of ``a`` differ from the
-  base's (a source sharing ``a`` would count as isolated even if everything were patched);
+  prompt asking about ``a`` whose values of ``t`` **and** of ``a`` differ from the base's (a
+  source sharing ``a`` would count as isolated even if everything were patched);
   ``expected`` is the base's value of ``a``. The other attributes take turns, so each gets
   an equal share of the pairs.
 
-A source is drawn by first drawing a value of ``t`` uniformly among the candidates' values,
-then an entity of that value, so frequent values (English, United States) do not dominate.
-Each (target, split, kind) holds at most ``n_pairs`` distinct pairs, drawn from a random
-generator seeded by ``seed`` and the (target, split, kind, attribute) it serves: the pairs of
-one target do not depend on which other targets were asked for.
+Sources are drawn with RAVEL's soft weighting (:data:`SMOOTHING`): a candidate weighs
+``1 / (k + count)``, ``count`` the candidates sharing its answer, ``k`` 10 on the entity
+(and val) split and 20 on the context split, so frequent values (English, United States)
+weigh less without being flattened to uniform; the training split draws uniformly, as
+RAVEL's does. Each (target, split, kind) holds at most ``n_pairs`` distinct (base, source
+entity) pairs, drawn from a random generator seeded by ``seed`` and the (target, split,
+kind, attribute) it serves: the pairs of one target do not depend on which other targets
+were asked for.
 
 **Splits.** ``"train"`` (train entities under train templates; for mask, probe and DAS
-training), ``"entity"`` (held-out entities under train templates) and ``"context"`` (train
+training), ``"val"`` (val entities under train templates; where DAS and MDAS choose their
+dimension), ``"entity"`` (held-out entities under train templates) and ``"context"`` (train
 entities under held-out templates); base and source always come from the same split. The
 mapping comes from the task (:func:`instance_split`): a task with an ``instance_split(prompt)``
 method (``ravel``) says it itself; a task with a ``phrasing`` axis (``zoo-cities``) uses its
-``test`` cities as held-out entities and its ``unseen_anywhere`` phrasings (never in training
-for any city) as held-out templates. ``val`` entities, and diagnostic phrasings, are unused.
+``val`` and ``test`` cities as val and held-out entities and its ``unseen_anywhere``
+phrasings (never in training for any city) as held-out templates. Diagnostic phrasings are
+unused.
 
 Example:
     >>> task = build_task("zoo-cities")
@@ -40,17 +46,18 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from saebench.errors import SaebenchError
 from saebench.tasks.base import Task, TaskPrompt
 from saebench.tasks.ravel import alternatives, instance_split_of, same_value
 
-SPLITS: tuple[str, ...] = ("train", "entity", "context")
+SPLITS: tuple[str, ...] = ("train", "val", "entity", "context")
 KINDS: tuple[str, ...] = ("cause", "isolation")
 
 
@@ -245,13 +252,46 @@ def _template(prompt: TaskPrompt) -> tuple[str, str]:
     return prompt.text[:start] + "\0" + prompt.text[end:], prompt.asks
 
 
-class _Sampler:
-    """Sources for bases of one split, drawn among surviving prompts of the same template."""
+# RAVEL's soft reweighting of source entities (``generate_ravel_instance.py``): a candidate
+# weighs 1/(k + count of its label among the candidates), k = 10 on the entity split and 20 on
+# the context split (RAVEL's val entities are drawn as its test ones); its training split
+# samples uniformly (None)
+SMOOTHING: dict[str, int | None] = {"train": None, "val": 10, "entity": 10, "context": 20}
 
-    def __init__(self, prompts: list[TaskPrompt]) -> None:
-        self.by_template: dict[tuple[str, str], list[TaskPrompt]] = defaultdict(list)
+
+class _Sampler:
+    """Sources for bases of one split: RAVEL's ``output`` sources, i.e. any surviving prompt
+    of the split asking the base's attribute (its template drawn with it, so other templates
+    of the attribute serve too), weighted by :data:`SMOOTHING`."""
+
+    def __init__(self, prompts: list[TaskPrompt], smoothing: int | None) -> None:
+        self.by_asks: dict[str, list[TaskPrompt]] = defaultdict(list)
         for prompt in prompts:
-            self.by_template[_template(prompt)].append(prompt)
+            self.by_asks[prompt.asks].append(prompt)
+        self.smoothing = smoothing
+        self._pools: dict[tuple, tuple[list[TaskPrompt], list[float]]] = {}
+
+    def _pool(self, base: TaskPrompt, target: str, also: str | None):
+        """Candidates whose ``target`` (and ``also``) value differs from the base's, with
+        their weights; the counts run over every candidate of the attribute, as RAVEL's do
+        (its pool is drawn first and filtered after)."""
+        a = base.attributes
+        key = (base.asks, target, a.get(target), also, a.get(also) if also else None)
+        if key not in self._pools:
+            every = self.by_asks[base.asks]
+            counts = Counter(p.answer for p in every)
+            pool, weights = [], []
+            for other in every:
+                o = other.attributes
+                if target not in o or same_value(o[target], a[target]):
+                    continue
+                if also is not None and same_value(o[also], a[also]):
+                    continue
+                pool.append(other)
+                k = self.smoothing
+                weights.append(1.0 if k is None else 1.0 / (k + counts[other.answer]))
+            self._pools[key] = (pool, list(itertools.accumulate(weights)))
+        return self._pools[key]
 
     def source(
         self,
@@ -261,21 +301,19 @@ class _Sampler:
         rng: random.Random,
         used: set[str] = frozenset(),  # type: ignore[assignment]
     ) -> TaskPrompt | None:
-        """A prompt of ``base``'s template whose ``target`` (and ``also``) value differs and
-        whose entity is not in ``used``, its ``target`` value drawn uniformly first."""
-        by_value: dict[str, list[TaskPrompt]] = defaultdict(list)
-        for other in self.by_template[_template(base)]:
-            a = other.attributes
-            if target not in a or same_value(a[target], base.attributes[target]):
-                continue
-            if also is not None and same_value(a[also], base.attributes[also]):
-                continue
-            if _entity(other) not in used:
-                by_value[a[target]].append(other)
-        if not by_value:
+        """A weighted draw among the candidates whose entity is not in ``used``."""
+        pool, cumulative = self._pool(base, target, also)
+        for _ in range(8):  # rejection first: a base has used few of its many sources
+            if not pool:
+                return None
+            pick = rng.choices(pool, cum_weights=cumulative)[0]
+            if _entity(pick) not in used:
+                return pick
+        free = [i for i, p in enumerate(pool) if _entity(p) not in used]
+        if not free:
             return None
-        value = rng.choice(sorted(by_value))
-        return rng.choice(by_value[value])
+        weights = [cumulative[i] - (cumulative[i - 1] if i else 0.0) for i in free]
+        return pool[rng.choices(free, weights=weights)[0]]
 
 
 def _stream(
@@ -345,16 +383,23 @@ def _round_robin(streams: list[Iterator]) -> Iterator:
 
 
 def make_pairs(
-    answers: Answered, *, targets: list[str] | None = None, n_pairs: int = 256, seed: int = 0
+    answers: Answered,
+    *,
+    targets: list[str] | None = None,
+    n_pairs: int | Mapping[str, int] = 256,
+    seed: int = 0,
 ) -> Instances:
     """At most ``n_pairs`` cause and ``n_pairs`` isolation pairs per (target, split) among
-    the prompts of ``answers`` (``targets`` default to every attribute asked).
+    the prompts of ``answers`` (``targets`` default to every attribute asked); ``n_pairs``
+    may give a number per split (a split it omits gets none).
 
     Example:
         >>> instances = make_pairs(answered(task, runner), targets=["country"], seed=1)
+        >>> make_pairs(answers, n_pairs={"train": 512, "entity": 64, "context": 64})
     """
-    if n_pairs < 1:
-        raise SaebenchError(f"n_pairs must be at least 1, not {n_pairs}")
+    caps = n_pairs if isinstance(n_pairs, Mapping) else dict.fromkeys(SPLITS, n_pairs)
+    if bad := {s: n for s, n in caps.items() if n < 1 or s not in SPLITS}:
+        raise SaebenchError(f"n_pairs must be at least 1 per split of {SPLITS}, not {bad}")
     attributes = answers.attributes
     targets = list(attributes if targets is None else targets)
     if unknown := [t for t in targets if t not in attributes]:
@@ -364,10 +409,12 @@ def make_pairs(
         )
     pairs = []
     for split in SPLITS:
-        kept = answers.kept[split]
-        sampler = _Sampler(kept)
+        if split not in caps:
+            continue
+        kept = answers.kept.get(split, [])
+        sampler = _Sampler(kept, SMOOTHING[split])
         for target in targets:
-            pairs += _pairs_for(kept, sampler, target, split, attributes, n_pairs, seed)
+            pairs += _pairs_for(kept, sampler, target, split, attributes, caps[split], seed)
     pairs.sort(key=lambda p: (targets.index(p.target), SPLITS.index(p.split)))
     return Instances(pairs=pairs, survivors=answers.survivors, answer_tokens=answers.answer_tokens)
 

@@ -7,7 +7,8 @@ coordinates (bool at evaluation, float while a mask learns): at the base's entit
 the weighted coordinates come from the source and the rest from the base, decoded without
 the SAE's error term unless ``keep_error``. :func:`intervene` reads the greedy answer under
 several interventions at once and says which pairs got their expected answer;
-:func:`first_token_logits` is the differentiable part the mask and DAS trainings use.
+:func:`answer_loss` (every answer token, teacher-forced) is the differentiable part the mask
+and DAS trainings use.
 
 Example:
     >>> chunks = prepare_pairs(runner, sae.meta.hook_name, pairs, batch_size=64)
@@ -42,11 +43,29 @@ class PairChunk:
     source_x: Tensor  # [n, d] the source's activation at its entity token
     hook: str
     where: Tensor  # [n] the base's column that is patched
+    forced: Tensor | None = None  # [n, w] base tokens then the expected answer (teacher forcing)
+    forced_clean: dict[str, Tensor] | None = None  # the clean pass of ``forced``
 
     @property
     def expected_first(self) -> Tensor:
         """The first token of each expected answer, as it would follow the base prompt."""
         return self.base.answer_ids[:, 0]
+
+    @property
+    def answer_positions(self) -> Tensor:
+        """``[n, a]``: where each answer token is predicted in ``forced`` (the base's last
+        token, then the answer's own tokens but the last); past an answer's end, its last."""
+        steps = torch.arange(self.base.answer_ids.shape[1], device=self.base.ends.device)
+        last = self.base.answer_lengths[:, None] - 1
+        return self.base.ends[:, None] + torch.minimum(steps[None], last)
+
+    @property
+    def answer_targets(self) -> Tensor:
+        """``[n, a]`` the expected answer's tokens, -100 (ignored) past its end."""
+        ids = self.base.answer_ids.clone()
+        steps = torch.arange(ids.shape[1], device=ids.device)
+        ids[steps[None] >= self.base.answer_lengths[:, None]] = -100
+        return ids
 
 
 def prepare_pairs(
@@ -65,8 +84,29 @@ def prepare_pairs(
         acts = runner.capture(source, [hook])[hook]
         rows = torch.arange(len(part), device=acts.device)
         source_x = read_rows(acts, rows, column(source, position), meta)
-        chunks.append(PairChunk(part, base, clean, source_x, hook, column(base, position)))
+        forced = forced_tokens(base)
+        forced_clean = runner.capture(forced, [restart]) if restart else {}
+        chunk = PairChunk(part, base, clean, source_x, hook, column(base, position))
+        chunk.forced, chunk.forced_clean = forced, forced_clean
+        chunks.append(chunk)
     return chunks
+
+
+def forced_tokens(base: PromptBatch) -> Tensor:
+    """The base prompts followed by their expected answers, right-padded ``[n, w]``: a causal
+    model reads every answer token at once (teacher forcing), each after the true ones."""
+    lengths = base.lengths + base.answer_lengths
+    out = torch.full(
+        (len(base), int(lengths.max())),
+        base.pad_id,
+        dtype=base.tokens.dtype,
+        device=base.tokens.device,
+    )
+    for row in range(len(base)):
+        n, a = int(base.lengths[row]), int(base.answer_lengths[row])
+        out[row, :n] = base.tokens[row, :n]
+        out[row, n : n + a] = base.answer_ids[row, :a]
+    return out
 
 
 def column(batch: PromptBatch, position: str) -> Tensor:
@@ -93,6 +133,29 @@ def first_token_logits(runner, chunk: PairChunk, featurizer, weights, keep_error
     layers after the hook run, and gradients reach ``weights`` and the featurizer."""
     edit = patch_for(chunk, featurizer, weights, keep_error)
     return runner.logits_at(chunk.base, hook=chunk.hook, edits=[edit], clean=chunk.clean)[0]
+
+
+def answer_loss(
+    runner, chunk: PairChunk, featurizer, weights, keep_error=False, rows: Tensor | None = None
+) -> Tensor:
+    """Mean cross-entropy of every token of the expected answers, teacher-forced, under the
+    patch (answers are scored on all their tokens, so masks and rotations learn on all of
+    them); gradients reach ``weights`` and the featurizer. ``rows`` (bool ``[n]``) keeps
+    the loss of some pairs only (DAS learns from cause pairs alone)."""
+    edit = patch_for(chunk, featurizer, weights, keep_error)
+    logits = runner.logits_at(
+        chunk.forced,
+        chunk.answer_positions,
+        hook=chunk.hook,
+        edits=[edit],
+        clean=chunk.forced_clean,
+    )[0]
+    targets = chunk.answer_targets
+    if rows is not None:
+        targets[~rows.to(targets.device)] = -100
+    return torch.nn.functional.cross_entropy(
+        logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100
+    )
 
 
 @torch.no_grad()

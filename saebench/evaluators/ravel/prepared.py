@@ -1,10 +1,13 @@
-"""The pairs of one run, prepared once per hook and shared by every SAE and reference.
+"""The pairs of one run and seed, prepared once per hook and shared by every SAE and reference.
 
 :class:`HookData` holds, for each target attribute, the training pairs (cause and isolation
-pairs of the ``train`` split, mixed in a seeded order) and the evaluation pairs of each
-held-out split, all as :class:`PairChunk` objects at one hook, plus the entity-token
-activations of the training prompts (what the probe and PCA are fitted on). Nothing here
-depends on an SAE, so :func:`hook_data` keeps it in ``context.shared``.
+pairs of the ``train`` split, mixed in a seeded order), the validation pairs (where DAS and
+MDAS choose their dimension) and the pairs of each scored split, all as :class:`PairChunk`
+objects at one hook, plus the activations of that target's own training prompts at the
+patched column (what its probe and PCA are fitted on: a target's numbers never depend on
+which other targets were asked for). The ``train`` scores use the first training chunks
+(as many pairs as a held-out split), so overfitting shows. Nothing here depends on an SAE,
+so :func:`hook_data` keeps it in ``context.shared``.
 
 Example:
     >>> data = hook_data(context.shared, runner, instances, "blocks.1.hook_resid_post",
@@ -14,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,30 +30,45 @@ from saebench.models.edits import read_rows
 from saebench.models.prompts import make_batch
 
 TRAIN = "train"
-EVAL_SPLITS = ("entity", "context")
+VAL = "val"
+EVAL_SPLITS = ("entity", "context")  # the held-out splits
+SCORED_SPLITS = (TRAIN, *EVAL_SPLITS)  # every split a method is scored on
 
 
 @dataclass
 class TargetData:
     train: list[PairChunk]
-    evals: dict[str, list[PairChunk]]  # split -> chunks
+    evals: dict[str, list[PairChunk]]  # split -> chunks (train: the first training chunks)
+    val: list[PairChunk] = field(default_factory=list)
+    train_prompts: list = field(default_factory=list)  # distinct prompts of the train pairs
+    train_x: Tensor | None = None  # [n, d] their activations at the patched column
 
 
 @dataclass
 class HookData:
     hook: str
     targets: dict[str, TargetData]
-    train_prompts: list = field(default_factory=list)  # distinct prompts of the train pairs
-    train_x: Tensor | None = None  # [n, d] their activations at the entity token
+    seed: int = 0
 
     def pair_counts(self) -> dict[str, int]:
-        """Pairs per split over every target (train, entity, context)."""
-        counts = {TRAIN: 0, **dict.fromkeys(EVAL_SPLITS, 0)}
+        """Pairs per split over every target: those trained on (``train``), the validation
+        pairs (``val``) and those scored (``train_scored``, ``entity``, ``context``)."""
+        counts = {TRAIN: 0, VAL: 0, "train_scored": 0, **dict.fromkeys(EVAL_SPLITS, 0)}
         for data in self.targets.values():
             counts[TRAIN] += sum(len(c.pairs) for c in data.train)
+            counts[VAL] += sum(len(c.pairs) for c in data.val)
             for split, chunks in data.evals.items():
-                counts[split] += sum(len(c.pairs) for c in chunks)
+                name = "train_scored" if split == TRAIN else split
+                counts[name] += sum(len(c.pairs) for c in chunks)
         return counts
+
+    @property
+    def d(self) -> int | None:
+        """The hook's width, from the training activations."""
+        for data in self.targets.values():
+            if data.train_x is not None:
+                return int(data.train_x.shape[1])
+        return None
 
 
 def hook_data(
@@ -65,8 +84,8 @@ def hook_data(
     position: str = "entity",
     key: tuple = (),
 ) -> HookData:
-    """The prepared pairs at ``hook``, made once per (``key``, hook) and kept in ``shared``."""
-    slot = ("ravel-hook-data", key, hook)
+    """The prepared pairs at ``hook``, made once per (``key``, hook, seed), kept in ``shared``."""
+    slot = ("ravel-hook-data", key, hook, seed)
     if slot not in shared:
         shared[slot] = build_hook_data(
             runner,
@@ -92,27 +111,30 @@ def build_hook_data(
     meta=None,
     position: str = "entity",
 ) -> HookData:
-    """Chunks of every target's training and evaluation pairs at ``hook``."""
+    """Chunks of every target's training, validation and scored pairs at ``hook``."""
     per_target = {}
     for target in targets:
+
+        def chunks(pairs):
+            return prepare_pairs(runner, hook, pairs, batch_size, meta, position)
+
         train = list(instances.select(target=target, split=TRAIN))
         random.Random(f"ravel-train|{seed}|{target}").shuffle(train)  # kinds mixed per chunk
         evals = {
-            split: prepare_pairs(
-                runner,
-                hook,
-                instances.select(target=target, split=split),
-                batch_size,
-                meta,
-                position,
-            )
-            for split in EVAL_SPLITS
+            split: chunks(instances.select(target=target, split=split)) for split in EVAL_SPLITS
         }
-        train_chunks = prepare_pairs(runner, hook, train, batch_size, meta, position)
-        per_target[target] = TargetData(train_chunks, evals)
-    prompts = _distinct_prompts(p for t in targets for p in instances.select(target=t, split=TRAIN))
-    acts = entity_acts(runner, hook, prompts, meta, position)
-    return HookData(hook, per_target, prompts, acts)
+        train_chunks = chunks(train)
+        held_out = max((sum(len(c.pairs) for c in evals[s]) for s in EVAL_SPLITS), default=0)
+        evals[TRAIN] = train_chunks[: math.ceil(held_out / batch_size)]
+        prompts = _distinct_prompts(train)
+        per_target[target] = TargetData(
+            train=train_chunks,
+            evals=evals,
+            val=chunks(instances.select(target=target, split=VAL)),
+            train_prompts=prompts,
+            train_x=entity_acts(runner, hook, prompts, meta, position),
+        )
+    return HookData(hook, per_target, seed)
 
 
 def _distinct_prompts(pairs) -> list:

@@ -1,9 +1,10 @@
-"""One SAE's RAVEL record: instances and prepared pairs (shared), the SAE's MDBM and probe
-selections, the shared references, and the summary into metrics, details and seeds.
+"""One SAE's RAVEL record: the model's answers (shared), then per seed its pairs, the SAE's
+MDBM and probe selections and the shared references; the summary into metrics, intervals,
+per-seed values, nulls and references.
 
 Example:
     >>> result = evaluate_sae(RavelConfig(), context)    # what RavelEvaluator.finish returns
-    >>> result.details["scores"]["das"]["country"]["entity"]
+    >>> result.intervals["disentanglement"], [r.method for r in result.references]
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ import time
 import warnings
 
 from saebench.errors import SaebenchError, SaebenchWarning
-from saebench.evaluators import EvalContext, EvalResult
+from saebench.evaluators import EvalContext, EvalResult, Reference
 from saebench.evaluators.ravel.evaluator import RavelConfig, RavelMetrics
 from saebench.evaluators.ravel.featurizers import hook_view
 from saebench.evaluators.ravel.methods import MethodResult, RunSettings, run_mdbm, run_probe
-from saebench.evaluators.ravel.prepared import EVAL_SPLITS, hook_data
+from saebench.evaluators.ravel.prepared import hook_data
 from saebench.evaluators.ravel.references import reference_seconds, shared_references
-from saebench.evaluators.ravel.scores import difference, mean_over_targets
-from saebench.evaluators.ravel.selection import MaskSchedule
+from saebench.evaluators.ravel.selection import DasSchedule, MaskSchedule
+from saebench.evaluators.ravel.summary import SCORES, sample_sizes, summarise
 from saebench.identity import stable_hash
 
 
@@ -29,40 +30,49 @@ def run_key(config: RavelConfig, context: EvalContext) -> tuple:
     return (model.cfg.model_name, context.task.spec().fingerprint, stable_hash(config.model_dump()))
 
 
-def shared_instances(config: RavelConfig, context: EvalContext, key: tuple):
-    """The model's RAVEL instances of the task, built once per key."""
-    slot = ("ravel-instances", key)
+def shared_answers(config: RavelConfig, context: EvalContext, key: tuple):
+    """The prompts the model answers, found once per key (the costly part: every prompt)."""
+    slot = ("ravel-answers", key)
     if slot not in context.shared:
-        from saebench.evaluators.ravel.instances import build_instances
+        from saebench.evaluators.ravel.instances import answered
 
-        kwargs = {"targets": config.targets, "n_pairs": config.n_pairs, "seed": config.seed}
-        if config.answer_tokens is not None:
-            kwargs["answer_tokens"] = config.answer_tokens
         began = time.process_time()
-        instances = build_instances(context.task, context.runner, **kwargs)
-        context.shared[("ravel-instances-seconds", key)] = time.process_time() - began
-        # interventions are judged by the rule the filter used: the same number of tokens
-        context.shared[slot] = (instances, instances.answer_tokens)
+        answers = answered(context.task, context.runner, answer_tokens=config.answer_tokens)
+        context.shared[("ravel-answers-seconds", key)] = time.process_time() - began
+        context.shared[slot] = answers
+    return context.shared[slot]
+
+
+def shared_instances(config: RavelConfig, context: EvalContext, key: tuple, seed: int):
+    """The pairs of one seed (each seed draws its own), built once per key."""
+    slot = ("ravel-instances", key, seed)
+    if slot not in context.shared:
+        from saebench.evaluators.ravel.instances import make_pairs
+
+        caps = {
+            "train": config.n_train_pairs,
+            "val": config.n_val_pairs,
+            "entity": config.n_pairs,
+            "context": config.n_pairs,
+        }
+        answers = shared_answers(config, context, key)
+        context.shared[slot] = make_pairs(answers, targets=config.targets, n_pairs=caps, seed=seed)
     return context.shared[slot]
 
 
 def settings_of(config: RavelConfig, n_tokens: int) -> RunSettings:
-    def schedule(steps: int, lr: float) -> MaskSchedule:
-        return MaskSchedule(
-            steps,
-            lr,
+    return RunSettings(
+        schedule=MaskSchedule(
+            config.mask_steps,
+            config.mask_lr,
             config.temperature_start,
             config.temperature_end,
             config.mask_l1,
             config.keep_error,
-        )
-
-    return RunSettings(
-        schedule=schedule(config.mask_steps, config.mask_lr),
-        das_schedule=schedule(config.das_steps, config.das_lr),
-        seeds=tuple(config.seeds),
+        ),
+        das_schedule=DasSchedule(config.das_max_steps, config.das_lr, config.das_tol),
         n_tokens=n_tokens,
-        das_dim=config.das_dim,
+        das_dims=tuple(config.das_dims),
         probe_c=config.probe_c,
         probe_max_latents=config.probe_max_latents,
     )
@@ -84,133 +94,162 @@ def targets_of(config: RavelConfig, instances) -> list[str]:
 def evaluate_sae(config: RavelConfig, context: EvalContext) -> EvalResult:
     runner, sae = context.runner, context.sae
     key = run_key(config, context)
-    instances, n_tokens = shared_instances(config, context, key)
-    targets = targets_of(config, instances)
-    if not targets:
-        raise SaebenchError("ravel: the model answers too few prompts to build any pair")
     hook = sae.meta.hook_name
-    data = hook_data(
-        context.shared,
-        runner,
-        instances,
-        hook,
-        targets=targets,
-        batch_size=config.batch_size,
-        seed=config.seed,
-        meta=sae.meta,
-        position=config.position,
-        key=key,
+    position = config.patched_position()
+    methods = {"mdbm": MethodResult(), "probe": MethodResult(), "empty": MethodResult()}
+    refs: dict[str, MethodResult] = {name: MethodResult() for name in config.references}
+    counts: dict[str, int] = {}
+    targets: list[str] = []
+    for seed in config.seeds:
+        instances = shared_instances(config, context, key, seed)
+        targets = targets_of(config, instances)
+        if not targets:
+            raise SaebenchError("ravel: the model answers too few prompts to build any pair")
+        data = hook_data(
+            context.shared,
+            runner,
+            instances,
+            hook,
+            targets=targets,
+            batch_size=config.batch_size,
+            seed=seed,
+            meta=sae.meta,
+            position=position,
+            key=key,
+        )
+        settings = settings_of(config, instances.answer_tokens)
+        run_mdbm(
+            runner,
+            lambda target: sae,
+            data,
+            settings,
+            "sae",
+            seed=seed,
+            result=methods["mdbm"],
+            null=methods["empty"],
+        )
+        run_probe(runner, sae, data, settings, seed=seed, result=methods["probe"])
+        found = shared_references(
+            context.shared, runner, data, hook_view(sae.meta), settings,
+            methods=config.references, key=key,
+        )  # fmt: skip
+        for name, result in found.items():
+            _extend(refs[name], result)
+        for split, n in data.pair_counts().items():
+            counts[split] = counts.get(split, 0) + n
+    return _result(config, context, key, methods, refs, counts, targets, instances)
+
+
+def _extend(into: MethodResult, one: MethodResult) -> None:
+    into.size = one.size
+    into.runs += one.runs
+    into.train_seconds += one.train_seconds
+    into.eval_seconds += one.eval_seconds
+    into.evaluated_pairs += one.evaluated_pairs
+
+
+def _result(config, context, key, methods, refs, counts, targets, instances) -> EvalResult:
+    hook = context.sae.meta.hook_name
+    metrics, intervals, seeds = summarise(methods["mdbm"])
+    probe, probe_intervals, probe_seeds = summarise(
+        methods["probe"], {"disentanglement_probe": SCORES["disentanglement"]}
     )
-    settings = settings_of(config, n_tokens)
-    mdbm = run_mdbm(runner, sae, data, settings, "sae")
-    probe = run_probe(runner, sae, data, settings)
-    refs = shared_references(
-        context.shared,
-        runner,
-        data,
-        hook_view(sae.meta),
-        settings,
-        methods=config.references,
-        key=key,
+    intervals["disentanglement_probe"] = probe_intervals["disentanglement_probe"]
+    seeds.update({k: v for k, v in probe_seeds.items() if k == "disentanglement_probe"})
+    null, _, _ = summarise(methods["empty"])
+    details = _details(config, context, key, {**methods, **refs}, counts, targets, instances)
+    if note := _inert_column(refs, config, hook):
+        details["note"] = note
+        warnings.warn(f"ravel: {note}", SaebenchWarning, stacklevel=3)
+    return EvalResult(
+        metrics=RavelMetrics(
+            **metrics,
+            disentanglement_probe=probe["disentanglement_probe"],
+            selected_latents_probe=probe["selected_latents"],
+        ),
+        details=details,
+        seeds=seeds,
+        intervals=intervals,
+        # the empty mask on the same pairs: the SAE's reconstruction alone (isolation near
+        # 1, cause near 0, disentanglement near 0.5); a mask is worth its distance from it
+        nulls={k: v for k, v in null.items() if k in SCORES},
+        sample_sizes=sample_sizes(methods["mdbm"], counts),
+        references=[
+            _reference(name, result, hook, counts, config) for name, result in refs.items()
+        ],
     )
-    methods = {"mdbm": mdbm, "probe": probe, **refs}
+
+
+def _reference(name: str, result: MethodResult, hook: str, counts, config) -> Reference:
+    metrics, intervals, seeds = summarise(result)
+    info = [run.info for run in result.runs]
+    swapped = max((c for per_seed in result.selected.values() for c in per_seed), default=0)
+    size = result.size or swapped  # a basis's width; a rotation's (largest) dimension
+    details = {
+        "position": config.patched_position(),
+        "variant": config.variant() or "ravel",
+        "scores": result.scores,
+        "selected": result.selected,
+        "timing": result.timing(),
+    }
+    if any(info):
+        details["training"] = info
+    return Reference(
+        method=name,
+        hook_name=hook,
+        metrics=metrics,
+        intervals=intervals,
+        details=details,
+        seeds=seeds,
+        sample_sizes=sample_sizes(result, counts),
+        size=int(size),
+    )
+
+
+def _details(config, context, key, methods, counts, targets, instances) -> dict:
     details = {
         "status": "ok",
         "task": context.task.name,
         "targets": targets,
-        "answer_tokens": n_tokens,
-        "position": config.position,
-        "scores": {name: result.scores for name, result in methods.items()},
-        "selected_latents": {name: result.selected for name, result in methods.items()},
-        "pairs": data.pair_counts(),
+        "answer_tokens": instances.answer_tokens,
+        "position": config.patched_position(),
+        "variant": config.variant() or "ravel",
+        "scores": {name: methods[name].scores for name in ("mdbm", "probe", "empty")},
+        "selected_latents": {name: methods[name].selected for name in ("mdbm", "probe")},
+        "pairs": counts,
         "survivors": instances.survivors,
-        # CPU seconds of this process (wall time on an idle machine with one thread); a
-        # reference's and the instances' are those of the SAE whose run computed them
-        "timing": {name: result.timing() for name, result in methods.items()},
-        "reference_cpu_seconds": reference_seconds(context.shared, key, hook),
-        "instances_cpu_seconds": round(context.shared[("ravel-instances-seconds", key)], 3),
+        # CPU seconds of this process; a reference's and the answers' are those of the SAE
+        # whose run computed them
+        "timing": {name: methods[name].timing() for name in ("mdbm", "probe")},
+        "reference_cpu_seconds": reference_seconds(context.shared, key, context.sae.meta.hook_name),
+        "answers_cpu_seconds": round(context.shared.get(("ravel-answers-seconds", key), 0.0), 3),
     }
-    if note := _inert_column(methods, config, hook):
-        details["note"] = note
-        warnings.warn(f"ravel: {note}", SaebenchWarning, stacklevel=2)
-    seeds = {}
     if len(config.seeds) > 1:
-        details["per_seed"] = {name: result.per_seed for name, result in methods.items()}
-        seeds = seed_metrics(methods, len(config.seeds))
-    return EvalResult(metrics=summary(methods, data.pair_counts()), details=details, seeds=seeds)
+        details["per_seed"] = {name: methods[name].per_seed for name in ("mdbm", "probe")}
+    return details
 
 
-def _inert_column(methods: dict[str, MethodResult], config: RavelConfig, hook: str) -> str | None:
-    """A warning when even the skyline (DAS, trained to change the answer) changes almost no
-    answer: the model does not read the attributes from the patched column at this hook, so
-    every method scores cause 0 and isolation 1, and the scores tell nothing apart."""
-    if "das" not in methods:
+def _inert_column(refs: dict[str, MethodResult], config: RavelConfig, hook: str) -> str | None:
+    """A warning when even the skyline (DAS or MDAS, trained to change the answer) changes
+    almost no answer: the model does not read the attributes from the patched column at this
+    hook, so every method scores cause 0 and isolation 1, and the scores tell nothing apart."""
+    from saebench.evaluators.ravel.scores import mean_over_targets
+
+    causes = [
+        mean_over_targets(refs[m].scores, "entity", "cause") for m in ("das", "mdas") if m in refs
+    ]
+    causes = [c for c in causes if c is not None]
+    if not causes or max(causes) >= 0.05:
         return None
-    cause = mean_over_targets(methods["das"].scores, "entity", "cause")
-    if cause is None or cause >= 0.05:
-        return None
-    where = "the entity's last token" if config.position == "entity" else "the last token"
+    cause = max(causes)
+    position = config.patched_position()
+    where = "the entity's last token" if position == "entity" else "the last token"
     hint = (
         "; --set ravel.position=last patches the prompt's last token"
-        if config.position == "entity"
+        if position == "entity"
         else ""
     )
     return (
         f"even DAS changes {cause:.0%} of the answers by patching {hook} at {where}: this model "
         f"does not read the attributes there{hint}"
     )
-
-
-def summary(methods: dict[str, MethodResult], counts: dict[str, int]) -> RavelMetrics:
-    def mean(method: str, split: str, key: str = "disentanglement"):
-        result = methods.get(method)
-        return None if result is None else mean_over_targets(result.scores, split, key)
-
-    main = mean("mdbm", "entity")
-    return RavelMetrics(
-        disentanglement=main,
-        cause=mean("mdbm", "entity", "cause"),
-        isolation=mean("mdbm", "entity", "isolation"),
-        disentanglement_context=mean("mdbm", "context"),
-        cause_context=mean("mdbm", "context", "cause"),
-        isolation_context=mean("mdbm", "context", "isolation"),
-        disentanglement_probe=mean("probe", "entity"),
-        disentanglement_neurons=mean("neurons", "entity"),
-        disentanglement_pca=mean("pca", "entity"),
-        disentanglement_das=mean("das", "entity"),
-        relative_to_neurons=difference(main, mean("neurons", "entity")),
-        relative_to_das=difference(main, mean("das", "entity")),
-        selected_latents=_mean_count(methods["mdbm"]),
-        selected_latents_probe=_mean_count(methods["probe"]),
-        n_pairs_train=counts["train"],
-        n_pairs_entity=counts["entity"],
-        n_pairs_context=counts["context"],
-    )
-
-
-def _mean_count(result: MethodResult) -> float | None:
-    counts = [c for per_seed in result.selected.values() for c in per_seed]
-    return sum(counts) / len(counts) if counts else None
-
-
-def seed_metrics(methods: dict[str, MethodResult], n_seeds: int) -> dict[str, list]:
-    """Per-seed values of the seeded metrics (targets averaged within each seed)."""
-    names = {
-        "mdbm": "disentanglement",
-        "neurons": "disentanglement_neurons",
-        "pca": "disentanglement_pca",
-        "das": "disentanglement_das",
-    }
-    out = {}
-    for method, metric_name in names.items():
-        if method not in methods:
-            continue
-        for split in EVAL_SPLITS:
-            per_seed = methods[method].per_seed
-            values = []
-            for i in range(n_seeds):
-                scores = {t: {split: runs[split][i]} for t, runs in per_seed.items()}
-                values.append(mean_over_targets(scores, split, "disentanglement"))
-            suffix = "" if split == "entity" else f"_{split}"
-            out[metric_name + suffix] = values
-    return out

@@ -3,12 +3,16 @@
 MDBM (RAVEL's multi-task DBM, as SAEBench runs it over SAE latents): a logit ``m`` per
 coordinate, initialised at zero, and the soft weights ``sigmoid(m / T)`` mix source and base
 codes. ``T`` falls log-linearly from ``temperature_start`` to ``temperature_end`` over the
-steps, so the weights end near 0 or 1; the loss is the cross-entropy of the expected
-answer's first token (the source's value for cause pairs, the base's for isolation pairs)
-at the base's last token, through the frozen model's tail, plus ``l1`` times the mean weight
-(0 by default, as in SAEBench and Chaudhary & Geiger). Evaluation uses the hard set
-``m > 0``. DAS trains the rotation of a :class:`DasFeaturizer` with the same loss and the
-subspace always swapped.
+steps, so the weights end near 0 or 1; the loss is the cross-entropy of every token of the
+expected answer (the source's value for cause pairs, the base's for isolation pairs),
+teacher-forced through the frozen model's tail, as the answers are scored on all their
+tokens, plus ``l1`` times the mean weight (0 by default, as in SAEBench and Chaudhary &
+Geiger). Evaluation uses the hard set ``m > 0``. DAS trains the rotation of a
+:class:`DasFeaturizer` with the same loss and the subspace always swapped, epoch after epoch
+until the epoch's mean loss stops falling (:func:`train_das`).
+
+Every training runs inside :func:`saebench.toolkit.determinism.fixed_threads`, so a mask,
+a rotation or a probe is the same whatever torch's thread count (local run or Ray worker).
 
 The probe selection fits an L1 logistic regression on the codes at the entity token that
 predicts the target attribute's value, and keeps the latents with a nonzero weight for any
@@ -28,7 +32,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from saebench.evaluators.ravel.interventions import PairChunk, first_token_logits
+from saebench.evaluators.ravel.interventions import PairChunk, answer_loss
+from saebench.toolkit.determinism import fixed_threads
 
 
 @dataclass(frozen=True)
@@ -73,12 +78,11 @@ def train_mask(
     logits_m = torch.zeros(featurizer.d_sae, device=device, requires_grad=True)
     opt = torch.optim.Adam([logits_m], lr=schedule.lr)
     order = chunk_order(len(chunks), schedule.steps, seed)
-    with runner.frozen(), _no_grad_params(featurizer):
+    with fixed_threads(), runner.frozen(), _no_grad_params(featurizer):
         for step, temperature in zip(order, temperatures(schedule).tolist(), strict=True):
             chunk = chunks[step]
             weights = torch.sigmoid(logits_m / temperature)
-            out = first_token_logits(runner, chunk, featurizer, weights, schedule.keep_error)
-            loss = torch.nn.functional.cross_entropy(out.float(), chunk.expected_first)
+            loss = answer_loss(runner, chunk, featurizer, weights, schedule.keep_error)
             loss = loss + schedule.l1 * weights.mean()
             opt.zero_grad()
             loss.backward()
@@ -86,23 +90,61 @@ def train_mask(
     return (logits_m.detach() > 0).cpu()
 
 
+@dataclass(frozen=True)
+class DasSchedule:
+    """How a DAS rotation is trained: epochs over the training chunks until ``patience``
+    epochs in a row fail to lower the best epoch's mean loss by ``tol`` (relative), or
+    ``max_steps`` steps."""
+
+    max_steps: int = 2000
+    lr: float = 0.01
+    tol: float = 0.01
+    patience: int = 3
+
+
 def train_das(
-    runner, das, chunks: Sequence[PairChunk], schedule: MaskSchedule, seed: int | str
-) -> None:
-    """Fit ``das``'s rotation in place (its subspace always swapped)."""
-    if not chunks or schedule.steps == 0:
-        return
+    runner,
+    das,
+    chunks: Sequence[PairChunk],
+    schedule: DasSchedule,
+    seed: int | str,
+    kinds: Sequence[str] = ("cause", "isolation"),
+) -> dict:
+    """Fit ``das``'s rotation in place (its subspace always swapped) until convergence, on
+    the pairs of ``kinds`` (DAS: cause pairs; MDAS: both); returns ``{"steps", "epochs",
+    "converged", "loss"}`` (the last epoch's mean loss)."""
+    info = {"steps": 0, "epochs": 0, "converged": False, "loss": None}
+    if not chunks or schedule.max_steps == 0:
+        return info
     opt = torch.optim.Adam(das.parameters(), lr=schedule.lr)
     swap = das.swap_weights()
-    with runner.frozen():
-        for step in chunk_order(len(chunks), schedule.steps, seed):
-            chunk = chunks[step]
-            out = first_token_logits(runner, chunk, das, swap)
-            loss = torch.nn.functional.cross_entropy(out.float(), chunk.expected_first)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    order = chunk_order(len(chunks), schedule.max_steps, seed)
+    best, stale = None, 0
+    with fixed_threads(), runner.frozen():
+        for start in range(0, len(order), len(chunks)):
+            total = 0.0
+            epoch = order[start : start + len(chunks)]
+            for step in epoch:
+                chunk = chunks[step]
+                rows = torch.tensor([p.kind in kinds for p in chunk.pairs])
+                if not bool(rows.any()):
+                    continue
+                loss = answer_loss(runner, chunk, das, swap, rows=rows)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += float(loss.detach())
+            mean = total / len(epoch)
+            info.update(steps=start + len(epoch), epochs=info["epochs"] + 1, loss=round(mean, 5))
+            if best is None or mean < best - schedule.tol * abs(best):
+                best, stale = mean, 0
+            else:
+                stale += 1
+            if stale >= schedule.patience:
+                info["converged"] = True
+                break
     das.requires_grad_(False)
+    return info
 
 
 @contextmanager
@@ -136,7 +178,8 @@ def probe_select(
     one = LogisticRegression(
         C=c, solver="liblinear", random_state=seed, max_iter=1000, **_l1_penalty()
     )
-    probe = OneVsRestClassifier(one).fit(x, list(labels))
+    with fixed_threads():
+        probe = OneVsRestClassifier(one).fit(x, list(labels))
     coef = np.vstack([np.abs(e.coef_) for e in probe.estimators_])
     weight = torch.from_numpy(coef.sum(0))
     nonzero = weight > 0

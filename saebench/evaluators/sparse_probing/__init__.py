@@ -4,13 +4,17 @@ For every value ``v`` of every probed attribute ``a`` of a task, a balanced one-
 problem ("``a == v``" against the other values, the larger side subsampled, seeded) is
 built on the task's train and test splits from the activation at one token of the prompt
 (a named span's first or last token). On the train rows the ``k`` latents with the largest
-``|mean(positives) - mean(negatives)|`` are selected and a logistic regression (features
-standardised on the train rows, L2 penalty ``C = regularization_c``) is fitted on them; its
-test accuracy and AUROC are reported for each ``k``. The same probes on the raw activations
-(``k`` dimensions chosen the same way, and the full width) are the reference; they do not
-depend on the SAE and are computed once per run and shared by its SAEs.
+standardised mean difference ``|mean(positives) - mean(negatives)| / std`` are selected and
+a logistic regression (features standardised on the train rows, L2 penalty
+``C = regularization_c``) is fitted on them; its test accuracy and AUROC are reported for
+each ``k``. The same probes on the raw activations (``k`` dimensions chosen the same way,
+and the full width) are the reference ``raw_activations``, a record of its own; they do
+not depend on the SAE and are computed once per run and shared by its SAEs.
 
-Scores are averaged over an attribute's values, then over attributes. This module loads no
+Scores are averaged over an attribute's values, then over attributes. Accuracies carry a
+bootstrap interval over the test split's entities (or distinct test prompts where a task
+has no entities) and their null, the majority-class rate of the test rows (0.5: the
+classes are balanced). This module loads no
 torch; the work is in :mod:`.run` (model capture in :mod:`.capture`, probes on arrays in
 :mod:`.probes`). ``docs/evaluators/sparse_probing.md`` has the definitions and the zoo's
 figures.
@@ -19,14 +23,15 @@ Example:
     >>> records = saebench.evaluate("zoo:resid-topk-16", model="zoo",
     ...                             evaluators=["sparse_probing"],
     ...                             configs={"sparse_probing": {"attributes": ["continent"]}})
-    >>> records[0].metrics["sae_accuracy_k1"], records[0].metrics["raw_accuracy_full"]
+    >>> records[0].metrics["sae_accuracy_k1"], records[0].intervals["sae_accuracy_k1"]
+    >>> raw = records[1]  # the reference: sae.uri "reference:sparse_probing/raw_activations@..."
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, create_model, field_validator
+from pydantic import ConfigDict, Field, create_model, field_validator
 
 from saebench.errors import SaebenchError
 from saebench.evaluators import (
@@ -46,22 +51,27 @@ K_CHOICES = (1, 2, 5, 10, 20, 50)
 # Where and what to probe on the built-in tasks when the config does not say: the token
 # whose activation carries the attribute, and the attributes that are probing targets (the
 # zoo cities' ``city`` names the entity itself, one value per few prompts: not a target).
-TASK_DEFAULTS: dict[str, tuple[str, list[str]]] = {
-    "zoo-cities": ("entity", ["country", "continent", "language"]),
-    "zoo-ioi": ("end", ["io", "s", "order"]),
+# The third item is the attribute naming each prompt's entity: examples are counted, and
+# intervals resampled, by entity (a city asked in eight phrasings is one city); None: by row.
+TASK_DEFAULTS: dict[str, tuple[str, list[str], str | None]] = {
+    "zoo-cities": ("entity", ["country", "continent", "language"], "city"),
+    "zoo-ioi": ("end", ["io", "s", "order"], None),
 }
 
-# Settings for `saebench quickstart`: all 14 zoo SAEs in a few CPU seconds. The cities'
-# country prompts only (the entity comes before the relation's words, so the other
-# relations' prompts add contexts, not information), one phrasing per kind (so at most 4
-# train cities, 8 examples, per country: min_examples 6), the six most frequent values of
-# each attribute, at most 100 examples per class, k = 1 and 5, no full-width probes.
+# Settings for `saebench quickstart`: the cities' country prompts only (the entity comes
+# before the relation's words, so the other relations' prompts add contexts, not
+# information), one phrasing per kind; continent and language (a country has at most 4
+# cities per split, too few entities to probe), their six most frequent values, at most
+# 200 examples per class, k = 1 and 5, no full-width probes. The test split has 517 cities,
+# which bounds the precision: half-width of sae_accuracy_k1 about 0.025 over entities
+# (docs/evaluators/sparse_probing.md, "Quickstart sizes").
 QUICKSTART_CONFIG: dict[str, Any] = {
     "task_config": {"relations": ["country"], "per_kind": 1},
+    "attributes": ["continent", "language"],
     "k": [1, 5],
-    "min_examples": 6,
+    "min_examples": 10,
     "max_values": 6,
-    "max_examples": 100,
+    "max_examples": 200,
     "full_width": False,
 }
 
@@ -83,9 +93,15 @@ class SparseProbingConfig(EvalConfig):
     k: list[int] = [1, 2, 5, 20]  # numbers of latents (and raw dimensions) per probe
     train_split: str = "train"
     test_split: str = "test"
+    # the attribute naming each prompt's entity (examples and interval units are entities);
+    # None: the task's default (zoo-cities: city), else every distinct prompt is its own
+    entity: str | None = None
     # a value is probed when it has at least this many positive and negative distinct
-    # examples in each split (else it is skipped and counted)
+    # examples (entities where there are entities) in each split (else skipped and counted)
     min_examples: int = Field(10, ge=2)
+    # a probe whose balanced test set has fewer rows is skipped and counted: its accuracy
+    # moves by 1/rows per row (16 rows: 0.06), more than the differences between SAEs
+    min_test_rows: int = Field(20, ge=2)
     max_examples: int | None = Field(1000, ge=2)  # per class and split, None: all
     max_values: int | None = Field(None, ge=1)  # per attribute, the most frequent first
     full_width: bool = True  # also a probe on every latent / every raw dimension
@@ -105,33 +121,43 @@ class SparseProbingConfig(EvalConfig):
 
 def _metrics_fields() -> dict[str, Any]:
     fields: dict[str, Any] = {}
-    for source, what in (("sae", "SAE latents"), ("raw", "raw activation dimensions")):
-        widths: list[int | str] = [*K_CHOICES, "full"]
-        for width in widths:
-            suffix = f"k{width}" if width != "full" else "full"
-            chosen = f"the {width} {what} of largest |mean difference|"
-            if width == "full":
-                chosen = f"every one of the {what}"
-            for score, name in (("accuracy", "test accuracy"), ("auroc", "test AUROC")):
-                description = f"{name} of one-vs-rest probes on {chosen}, mean over values"
-                fields[f"{source}_{score}_{suffix}"] = (
-                    float | None,
-                    metric(description + " then attributes", True),
-                )
+    widths: list[int | str] = [*K_CHOICES, "full"]
+    for width in widths:
+        suffix = f"k{width}" if width != "full" else "full"
+        chosen = f"the {width} latents of largest standardised mean difference"
+        if width == "full":
+            chosen = "every latent"
+        for score, name in (("accuracy", "test accuracy"), ("auroc", "test AUROC")):
+            description = f"{name} of one-vs-rest probes on {chosen}, mean over values"
+            fields[f"sae_{score}_{suffix}"] = (
+                float | None,
+                metric(description + " then attributes", True),
+            )
     fields["n_values_probed"] = (float, metric("attribute values probed", None, 0.0))
     fields["n_values_skipped"] = (
         float,
-        metric("attribute values not probed (too few examples, or over max_values)", None, 0.0),
+        metric(
+            "attribute values not probed (too few examples or test rows, or over max_values)",
+            None,
+            0.0,
+        ),
     )
     return fields
 
 
+class _PerAttribute(EvalMetrics):
+    # per-attribute accuracies (``sae_accuracy_k1_country``) are metrics too; their names
+    # depend on the task, so they are extra fields
+    model_config = ConfigDict(extra="allow")
+
+
 SparseProbingMetrics = create_model(
-    "SparseProbingMetrics", __base__=EvalMetrics, **_metrics_fields()
+    "SparseProbingMetrics", __base__=_PerAttribute, **_metrics_fields()
 )
 SparseProbingMetrics.__doc__ = (
-    "Accuracy and AUROC per k for the SAE's latents and the raw activations "
-    "(None for a k not asked for)."
+    "Accuracy and AUROC per k of probes on the dictionary's latents (None for a k not asked "
+    "for), and per attribute ``sae_accuracy_k{K}_{attribute}``. The raw-activation probes are "
+    "the reference ``raw_activations`` (a record of its own, the same metric names)."
 )
 
 
@@ -143,12 +169,14 @@ class SparseProbingEvaluator(Evaluator):
         ...                   configs={"sparse_probing": {"task": "zoo-cities"}})
     """
 
-    version = "1"
+    # 2: latents chosen by standardised mean difference, entities counted, probes with too
+    # few test rows skipped, intervals and nulls, raw probes as a reference record
+    version = "2"
     description = "k-sparse probes (latents of largest mean difference) for task attributes"
     Config = SparseProbingConfig
     Metrics = SparseProbingMetrics
     main_metric = "sae_accuracy_k1"
-    headline = ("sae_accuracy_k1", "sae_accuracy_k5", "raw_accuracy_k1", "raw_accuracy_full")
+    headline = ("sae_accuracy_k1", "sae_accuracy_k5")
     needs = Needs(activations=False, model_runner=True, task=TaskRequest(name="zoo-cities"))
     quickstart = QUICKSTART_CONFIG
 
@@ -164,19 +192,21 @@ class SparseProbingEvaluator(Evaluator):
         super().__init__(config, context)
         self.position: str | None = None
         self.attributes: list[str] = []
+        self.entity: str | None = None
         if context.task is not None:
-            self.position, self.attributes = resolve_targets(config, context.task)
+            self.position, self.attributes, self.entity = resolve_targets(config, context.task)
 
     def finish(self) -> EvalResult:
         if self.context.task is None or self.context.runner is None:
             raise SaebenchError("sparse_probing needs a task and a model runner (run it via plan)")
         from saebench.evaluators.sparse_probing.run import probe_sae
 
-        return probe_sae(self, self.position, self.attributes)
+        return probe_sae(self, self.position, self.attributes, self.entity)
 
 
-def resolve_targets(config: SparseProbingConfig, task) -> tuple[str, list[str]]:
-    """The span and the attributes to probe on ``task``, checked against what it has."""
+def resolve_targets(config: SparseProbingConfig, task) -> tuple[str, list[str], str | None]:
+    """The span, the attributes to probe and the entity attribute on ``task``, checked
+    against what it has."""
     name = config.task
     for split in (config.train_split, config.test_split):
         if split not in task.splits:
@@ -188,7 +218,9 @@ def resolve_targets(config: SparseProbingConfig, task) -> tuple[str, list[str]]:
     if not prompts:
         raise SaebenchError(f"sparse_probing: task {name!r} has no {config.train_split} prompts")
     spans = sorted(prompts[0].spans)
-    default_span, default_attributes = TASK_DEFAULTS.get(task.name, (None, None))
+    default_span, default_attributes, default_entity = TASK_DEFAULTS.get(
+        task.name, (None, None, None)
+    )
     position = config.position or default_span or (spans[0] if len(spans) == 1 else None)
     if position is None:
         raise SaebenchError(
@@ -207,4 +239,10 @@ def resolve_targets(config: SparseProbingConfig, task) -> tuple[str, list[str]]:
             f"sparse_probing: task {name!r} has no attribute {', '.join(unknown)} (attributes: "
             f"{', '.join(sorted(known))}); fix attributes"
         )
-    return position, list(dict.fromkeys(attributes))
+    entity = config.entity or default_entity
+    if entity is not None and entity not in known:
+        raise SaebenchError(
+            f"sparse_probing: task {name!r} has no attribute {entity!r} to name entities "
+            f"(attributes: {', '.join(sorted(known))}); fix entity"
+        )
+    return position, list(dict.fromkeys(attributes)), entity

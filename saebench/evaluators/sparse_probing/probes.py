@@ -3,8 +3,10 @@
 A *probe plan* says, for every (attribute, value) of a task, which train and test rows form
 its balanced one-vs-rest problem; it depends only on the labels and the seed, so the SAE
 latents and the raw activations are probed on exactly the same rows. :func:`run_probe`
-then selects the ``k`` features with the largest ``|mean(positives) - mean(negatives)|``
-on the train rows and fits a standardised, L2-regularised logistic regression on them.
+then selects the ``k`` features with the largest standardised mean difference
+(``|mean(positives) - mean(negatives)| / std``) on the train rows and fits a standardised,
+L2-regularised logistic regression on them (:mod:`saebench.toolkit.probes`). Where the
+examples are grouped by entity (every prompt of one city), counts are of entities.
 
 Example:
     >>> import numpy as np
@@ -22,6 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from saebench.toolkit.probes import ProbeFit, fit_probe, probe_threads, top_k_standardised
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ class ProbeResult:
     accuracy: dict[int | str, float]
     auroc: dict[int | str, float]
     selected: dict[int, list[int]]
+    # per k, the fit's test predictions (for intervals; not written to records)
+    fits: dict[int | str, ProbeFit] = field(default_factory=dict, repr=False)
 
 
 def rng_for(seed: int, *parts: str) -> np.random.Generator:
@@ -94,15 +100,20 @@ def plan_probes(
     max_examples: int | None = None,
     max_values: int | None = None,
     seed: int = 0,
+    groups: tuple[np.ndarray, np.ndarray] | None = None,
+    min_test_rows: int = 2,
 ) -> ProbePlan:
     """One probe per (attribute, value) with at least ``min_examples`` positive and
-    negative rows in both splits; the others are listed in ``skipped`` with their counts.
+    negative examples in both splits; the others are listed in ``skipped`` with their counts.
 
     ``*_labels[attribute]`` is an object array of each row's value (None: the row has no
-    such attribute). ``values[attribute]`` lists the values to consider; an attribute with
-    exactly two values gets one probe (its first value), since the other is its complement.
-    ``max_values`` keeps the values with the most train positives (ties by name); the rest
-    are skipped with reason ``max_values``.
+    such attribute). ``groups`` (train, test) names each row's entity: then examples are
+    counted as distinct entities (a city asked about in eight phrasings is one example),
+    else each row counts. ``values[attribute]`` lists the values to consider; an attribute
+    with exactly two values gets one probe (its first value), since the other is its
+    complement. ``max_values`` keeps the values with the most train positives (ties by
+    name); the rest are skipped with reason ``max_values``. A probe whose balanced test set
+    has fewer than ``min_test_rows`` rows is skipped with reason ``too_few_test_rows``.
     """
     plan = ProbePlan()
     for attribute, candidates in values.items():
@@ -110,7 +121,7 @@ def plan_probes(
         names = sorted(candidates)[:1] if len(set(candidates)) == 2 else sorted(set(candidates))
         eligible = []
         for value in names:
-            counts = _counts(train, test, value)
+            counts = _counts(train, test, value, groups)
             if min(counts.values()) < min_examples:
                 plan.skipped.append(
                     {"attribute": attribute, "value": value, "reason": "too_few", **counts}
@@ -119,23 +130,34 @@ def plan_probes(
                 eligible.append((value, counts))
         eligible.sort(key=lambda item: (-item[1]["train_positives"], item[0]))
         for rank, (value, counts) in enumerate(eligible):
+            reason = None
             if max_values is not None and rank >= max_values:
+                reason = "max_values"
+            else:
+                probe = _probe(attribute, value, train, test, max_examples, seed)
+                if len(probe.test_rows) < min_test_rows:
+                    reason = "too_few_test_rows"
+            if reason:
                 plan.skipped.append(
-                    {"attribute": attribute, "value": value, "reason": "max_values", **counts}
+                    {"attribute": attribute, "value": value, "reason": reason, **counts}
                 )
-                continue
-            plan.probes.append(_probe(attribute, value, train, test, max_examples, seed))
+            else:
+                plan.probes.append(probe)
     return plan
 
 
-def _counts(train: np.ndarray, test: np.ndarray, value: str) -> dict[str, int]:
-    def split(labels: np.ndarray) -> tuple[int, int]:
+def _counts(
+    train: np.ndarray, test: np.ndarray, value: str, groups: tuple | None
+) -> dict[str, int]:
+    def split(labels: np.ndarray, group: np.ndarray | None) -> tuple[int, int]:
         known = np.array([v is not None for v in labels], dtype=bool)
-        pos = int((labels == value).sum())
-        return pos, int(known.sum()) - pos
+        positive = labels == value
+        if group is None:
+            return int(positive.sum()), int((known & ~positive).sum())
+        return len(set(group[positive])), len(set(group[known & ~positive]))
 
-    train_pos, train_neg = split(train)
-    test_pos, test_neg = split(test)
+    train_pos, train_neg = split(train, None if groups is None else groups[0])
+    test_pos, test_neg = split(test, None if groups is None else groups[1])
     return {
         "train_positives": train_pos,
         "train_negatives": train_neg,
@@ -156,43 +178,6 @@ def _probe(attribute, value, train, test, max_examples, seed) -> Probe:
     return Probe(attribute, value, train_rows, train_y, test_rows, test_y)
 
 
-def top_k_mean_difference(x: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` columns of ``x`` with the largest ``|mean over y == 1 - mean
-    over y == 0|``, largest first; ties go to the lower index."""
-    difference = np.abs(x[y == 1].mean(0, dtype=np.float64) - x[y == 0].mean(0, dtype=np.float64))
-    order = np.argsort(-difference, kind="stable")
-    return order[: min(k, x.shape[1])]
-
-
-def fit_probe(
-    x_train: np.ndarray,
-    y_train: np.ndarray,
-    x_test: np.ndarray,
-    y_test: np.ndarray,
-    c: float = 1.0,
-    seed: int = 0,
-) -> tuple[float, float]:
-    """Test (accuracy, AUROC) of a logistic regression fitted on ``x_train``.
-
-    Features are standardised with the train mean and standard deviation (a column that
-    is constant on the train rows is centred only), then an L2-penalised logistic
-    regression with inverse strength ``c`` is fitted by L-BFGS.
-    """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-
-    x_train = np.asarray(x_train, dtype=np.float64)
-    x_test = np.asarray(x_test, dtype=np.float64)
-    mean = x_train.mean(0)
-    scale = x_train.std(0)
-    scale[scale < 1e-12] = 1.0
-    model = LogisticRegression(C=c, max_iter=1000, random_state=seed)
-    model.fit((x_train - mean) / scale, y_train)
-    scores = model.decision_function((x_test - mean) / scale)
-    accuracy = float(((scores > 0).astype(np.int64) == y_test).mean())
-    return accuracy, float(roc_auc_score(y_test, scores))
-
-
 def run_probe(
     probe: Probe,
     train_x: np.ndarray,
@@ -204,20 +189,24 @@ def run_probe(
 ) -> ProbeResult:
     """Fit ``probe`` on the top-k features for every k (and on every feature when
     ``full_width``); selection uses the probe's train rows only. Prefer
-    :func:`run_probes`, which runs the fits on one BLAS thread.
+    :func:`run_probes`, which runs the fits on one thread.
     """
     x_tr, x_te = train_x[probe.train_rows], test_x[probe.test_rows]
-    ranked = top_k_mean_difference(x_tr, probe.train_y, max(ks))
+    ranked = top_k_standardised(x_tr, probe.train_y, max(ks))
     result = ProbeResult(probe.attribute, probe.value, {}, {}, {})
     for k in ks:
         cols = ranked[:k]
-        acc, auc = fit_probe(x_tr[:, cols], probe.train_y, x_te[:, cols], probe.test_y, c, seed)
-        result.accuracy[k], result.auroc[k] = acc, auc
+        fit = fit_probe(x_tr[:, cols], probe.train_y, x_te[:, cols], probe.test_y, c, seed)
+        _keep(result, k, fit)
         result.selected[k] = [int(i) for i in cols]
     if full_width:
-        acc, auc = fit_probe(x_tr, probe.train_y, x_te, probe.test_y, c, seed)
-        result.accuracy["full"], result.auroc["full"] = acc, auc
+        _keep(result, "full", fit_probe(x_tr, probe.train_y, x_te, probe.test_y, c, seed))
     return result
+
+
+def _keep(result: ProbeResult, key: int | str, fit: ProbeFit) -> None:
+    result.fits[key] = fit
+    result.accuracy[key], result.auroc[key] = fit.accuracy, fit.auroc
 
 
 def run_probes(
@@ -229,16 +218,10 @@ def run_probes(
     c: float = 1.0,
     seed: int = 0,
 ) -> list[ProbeResult]:
-    """:func:`run_probe` for every probe of a plan, on one BLAS thread.
-
-    The fits are small and many, so threads only contend (a 200-row fit took 100 ms with
-    the default pool on a busy 2-core machine, 5 ms on one thread), and one thread keeps
-    the sums, hence the numbers, independent of the core count.
-    """
-    import sklearn
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1), sklearn.config_context(assume_finite=True):
+    """:func:`run_probe` for every probe of a plan, on one BLAS and torch thread (a 200-row
+    fit took 100 ms with the default pool on a busy 2-core machine, 5 ms on one thread;
+    and one thread keeps the numbers independent of the core count)."""
+    with probe_threads():
         return [run_probe(p, train_x, test_x, ks, full_width, c, seed) for p in probes]
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from saebench.errors import SaebenchError, SaebenchWarning
-from saebench.evaluators import EvalResult
+from saebench.evaluators import EvalResult, Reference
 from saebench.evaluators.sparse_probing.capture import SplitActivations, capture_split
 from saebench.evaluators.sparse_probing.probes import (
     ProbePlan,
@@ -24,6 +24,7 @@ from saebench.evaluators.sparse_probing.probes import (
     run_probes,
     summarise,
 )
+from saebench.evaluators.sparse_probing.scores import score
 
 if TYPE_CHECKING:
     from saebench.evaluators.sparse_probing import SparseProbingEvaluator
@@ -32,30 +33,51 @@ _ENCODE_ROWS = 4096  # rows per SAE encode call (memory only: codes are per row)
 
 
 def probe_sae(
-    evaluator: SparseProbingEvaluator, position: str, attributes: list[str]
+    evaluator: SparseProbingEvaluator, position: str, attributes: list[str], entity: str | None
 ) -> EvalResult:
-    """The metrics and details of one SAE's record."""
+    """The metrics, intervals, nulls and details of one SAE's record, and the raw
+    activations' probes beside it as the reference ``raw_activations``."""
     _need_sklearn()
     cfg, context = evaluator.config, evaluator.context
     sae, meta = context.sae, context.sae.meta
     where = (meta.hook_name, meta.hook_head_index, _task_id(context.task), position, cfg.token)
+    captured = [*attributes, *([entity] if entity and entity not in attributes else [])]
     train, test = (
-        _activations(context, where, split, attributes)
-        for split in (cfg.train_split, cfg.test_split)
+        _activations(context, where, split, captured) for split in (cfg.train_split, cfg.test_split)
     )
-    plan, raw = _raw_probes(context, cfg, where, train, test, attributes)
+    plan, raw = _raw_probes(context, cfg, where, train, test, attributes, entity)
     sae_results = _probe_all(plan, _encode(sae, train.x), _encode(sae, test.x), cfg)
-    metrics = _metrics(evaluator, sae_results, raw, plan)
-    details = _details(cfg, position, attributes, meta, train, test, plan, sae_results, raw)
-    return EvalResult(metrics=metrics, details=details)
+    units, unit = _units(test, entity)
+    mine = score(sae_results, plan, units, unit, cfg)
+    theirs = score(raw, plan, units, unit, cfg)
+    details = _details(cfg, position, attributes, meta, train, test, plan, sae_results)
+    details["entity"] = entity
+    reference = Reference(
+        method="raw_activations",
+        hook_name=meta.hook_name,
+        metrics=theirs.metrics,
+        intervals=theirs.intervals,
+        details={"probes": [_result_dict(r) for r in raw], "entity": entity},
+        sample_sizes=mine.sample_sizes,
+        size=int(test.x.shape[1]),
+    )
+    return EvalResult(
+        metrics=evaluator.Metrics(**mine.metrics),
+        details=details,
+        intervals=mine.intervals,
+        nulls=mine.nulls,
+        sample_sizes=mine.sample_sizes,
+        references=[reference],
+    )
 
 
-def _raw_probes(context, cfg, where, train, test, attributes) -> tuple[ProbePlan, list]:
+def _raw_probes(context, cfg, where, train, test, attributes, entity) -> tuple[ProbePlan, list]:
     """The probe plan and the raw-activation probes, made once per hook, task and settings."""
     settings = cfg.model_dump(exclude={"task", "task_config", "position", "token"})
-    key = ("sparse_probing/raw", *where, json.dumps(settings, sort_keys=True))
+    key = ("sparse_probing/raw", *where, entity, json.dumps(settings, sort_keys=True))
     if key not in context.shared:
         values = context.task.attribute_values()
+        groups = (train.labels[entity], test.labels[entity]) if entity else None
         plan = plan_probes(
             train.labels,
             test.labels,
@@ -64,6 +86,8 @@ def _raw_probes(context, cfg, where, train, test, attributes) -> tuple[ProbePlan
             cfg.max_examples,
             cfg.max_values,
             cfg.seed,
+            groups=groups,
+            min_test_rows=cfg.min_test_rows,
         )
         if not plan.probes:
             warnings.warn(
@@ -75,6 +99,14 @@ def _raw_probes(context, cfg, where, train, test, attributes) -> tuple[ProbePlan
             )
         context.shared[key] = (plan, _probe_all(plan, train.x, test.x, cfg))
     return context.shared[key]
+
+
+def _units(test: SplitActivations, entity: str | None) -> tuple[np.ndarray, str]:
+    """Each test row's sampling unit (its entity's index, or the row itself) and its name."""
+    if entity is None:
+        return np.arange(len(test.x)), "test_rows"
+    _, index = np.unique(test.labels[entity].astype(str), return_inverse=True)
+    return index, "entities"
 
 
 def _need_sklearn() -> None:
@@ -128,31 +160,16 @@ def _probe_all(plan: ProbePlan, train_x, test_x, cfg) -> list[ProbeResult]:
     )
 
 
-def _metrics(evaluator, sae_results, raw_results, plan: ProbePlan):
-    cfg = evaluator.config
-    values = {}
-    widths: list[int | str] = [*cfg.k, *(["full"] if cfg.full_width else [])]
-    for source, results in (("sae", sae_results), ("raw", raw_results)):
-        for width in widths:
-            for score in ("accuracy", "auroc"):
-                values[f"{source}_{score}_{_suffix(width)}"] = summarise(results, width, score)
-    values["n_values_probed"] = float(len(plan.probes))
-    values["n_values_skipped"] = float(len(plan.skipped))
-    return evaluator.Metrics(**values)
-
-
-def _details(cfg, position, attributes, meta, train, test, plan, sae_results, raw_results):
+def _details(cfg, position, attributes, meta, train, test, plan, sae_results):
     widths: list[int | str] = [*cfg.k, *(["full"] if cfg.full_width else [])]
     per_attribute = {}
     for attribute in attributes:
         mine = [r for r in sae_results if r.attribute == attribute]
-        theirs = [r for r in raw_results if r.attribute == attribute]
         per_attribute[attribute] = {
             "n_values_probed": len(mine),
             "n_values_skipped": sum(s["attribute"] == attribute for s in plan.skipped),
             **{
-                f"{source}_{score}_{_suffix(w)}": summarise(results, w, score)
-                for source, results in (("sae", mine), ("raw", theirs))
+                f"sae_{score}_{_suffix(w)}": summarise(mine, w, score)
                 for w in widths
                 for score in ("accuracy", "auroc")
             },
@@ -164,9 +181,8 @@ def _details(cfg, position, attributes, meta, train, test, plan, sae_results, ra
             "n_train": len(probe.train_rows),
             "n_test": len(probe.test_rows),
             "sae": _result_dict(mine),
-            "raw": _result_dict(theirs),
         }
-        for probe, mine, theirs in zip(plan.probes, sae_results, raw_results, strict=True)
+        for probe, mine in zip(plan.probes, sae_results, strict=True)
     ]
     return {
         "hook": meta.hook_name,

@@ -11,7 +11,8 @@ Example:
     >>> records = saebench.evaluate("zoo:resid-topk-16", model="zoo", dataset="zoo",
     ...                             evaluators=["supervised"],
     ...                             configs={"supervised": {"position": "end"}})
-    >>> records[0].metrics["edit_accuracy_aware"], records[0].metrics["edit_accuracy_supervised"]
+    >>> records[0].metrics["edit_accuracy_aware"], records[0].intervals["edit_accuracy_aware"]
+    >>> [r.sae.uri for r in records[1:]]   # reference:supervised/supervised@..., neurons, ...
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ class SupervisedConfig(EvalConfig):
     train_split: str = "train"
     eval_split: str = "test"
     n_train: int | None = None  # None: every training prompt the model answers
-    n_eval: int | None = 200  # held-out prompts the model answers
-    n_pairs: int = 100  # counterfactual pairs per builder (those that move the answer)
+    n_eval: int | None = 400  # held-out prompts the model answers
+    n_pairs: int = 200  # counterfactual pairs per builder (those that move the answer)
     edit_builders: list[str] | None = None  # None: every pair builder of the task
     metric_builder: str | None = None  # None: chosen by the rule of task_metric
     aware_sizes: list[int] = [1, 2, 4, 8]  # latents per side, interpretation-aware edits
@@ -73,12 +74,16 @@ class SupervisedConfig(EvalConfig):
         return sorted(set(value))
 
 
-# Reduced counts for `saebench quickstart` (every zoo SAE): a few seconds in all.
+# `saebench quickstart` (every zoo SAE): zoo-ioi at 1500 prompts per split, so most names
+# have min_value_count training prompts and 261 pairs are scored (the 200-prompt preset of
+# version 1 scored 34: one pair moved the main metric by 0.029); two builders, two sizes each.
+# Measured on the zoo: half-widths 0.013-0.044 for edit_accuracy_aware (resid-topk-8, 0.146,
+# is separated from every other SAE), 0.02-0.05 agnostic, 0.01-0.02 sufficiency; 383 CPU
+# seconds for the 14 SAEs (docs/evaluators/supervised.md, "Quickstart sizes").
 QUICKSTART_CONFIG: dict[str, Any] = {
-    "task_config": {"n": 200},
-    "n_train": 200,
-    "n_eval": 60,
-    "n_pairs": 30,
+    "task_config": {"n": 1500},
+    "n_eval": 400,
+    "n_pairs": 200,
     "edit_builders": ["change_s", "swap_io_s"],
     "aware_sizes": [1, 4],
     "agnostic_sizes": [4, 16],
@@ -90,32 +95,35 @@ def _m(description: str, better: bool | None) -> Any:
 
 
 class SupervisedMetrics(EvalMetrics):
+    """One dictionary's scores. The SAE's record and the reference records (the supervised
+    dictionary, neurons, PCA, random) use these same names."""
+
     edit_accuracy_aware: float | None = _m(
-        "top answer after the interpretation-aware edit = counterfactual's (best size)", True
+        "top answer after the interpretation-aware edit = counterfactual's (size chosen on "
+        "the other half of the pairs)",
+        True,
     )
     edit_accuracy_agnostic: float | None = _m(
-        "top answer after the interpretation-agnostic edit = counterfactual's (best k)", True
+        "the same for the interpretation-agnostic edit (k chosen on the other half)", True
     )
-    edit_accuracy_supervised: float | None = _m("the same for the supervised edit", True)
+    edit_accuracy_aware_normalised: float | None = _m(
+        "edit_accuracy_aware over the supervised dictionary's edit accuracy on the same pairs",
+        True,
+    )
     edit_magnitude_aware: float | None = _m(
-        "weight of the reconstruction the aware edit removes (at its best size)", None
+        "weight of the reconstruction the aware edit removes (at the chosen size)", None
     )
     edit_magnitude_agnostic: float | None = _m(
-        "weight of the reconstruction the agnostic edit removes (at its best k)", None
+        "weight of the reconstruction the agnostic edit removes (at the chosen k)", None
     )
-    edit_magnitude_supervised: float | None = _m("weight the supervised edit removes", None)
-    edit_size_aware: float | None = _m("latents per side of the best aware edit", None)
-    edit_size_agnostic: float | None = _m("latents of the best agnostic edit", None)
-    sufficiency_sae: float | None = _m(
-        "task metric kept with the SAE reconstruction, relative to mean ablation", True
+    edit_size_aware: float | None = _m("latents per side of the best aware edit, all pairs", None)
+    edit_size_agnostic: float | None = _m("latents of the best agnostic edit, all pairs", None)
+    sufficiency: float | None = _m(
+        "task metric kept with the reconstruction, relative to mean ablation", True
     )
-    sufficiency_supervised: float | None = _m(
-        "task metric kept with the supervised reconstruction", True
+    necessity: float | None = _m(
+        "share of mean ablation's effect from removing the reconstruction", True
     )
-    necessity_sae: float | None = _m(
-        "share of mean ablation's effect from removing the SAE reconstruction", True
-    )
-    necessity_supervised: float | None = _m("the same for the supervised reconstruction", True)
     mean_best_f1: float | None = _m("mean over attribute values of the best latent's F1", True)
     fraction_values_covered: float | None = _m(
         "fraction of attribute values with a latent of F1 >= f1_threshold", True
@@ -125,15 +133,6 @@ class SupervisedMetrics(EvalMetrics):
     )
     oversplit_values: float | None = _m(
         "values covered only by several specific latents, each below the threshold", False
-    )
-    edit_accuracy_aware_neurons: float | None = _m(
-        "edit_accuracy_aware of the neuron basis at this site (a baseline)", True
-    )
-    edit_accuracy_aware_pca: float | None = _m(
-        "edit_accuracy_aware of the principal components at this site (a baseline)", True
-    )
-    edit_accuracy_aware_random: float | None = _m(
-        "edit_accuracy_aware of a random TopK dictionary at this site (a baseline)", True
     )
     logit_diff_clean: float | None = _m("mean task metric of the clean model", None)
     logit_diff_mean_ablated: float | None = _m("mean task metric, position mean-ablated", None)
@@ -151,19 +150,14 @@ class SupervisedEvaluator(Evaluator):
     basis, so it cannot say how close an SAE is to the supervised features.
     """
 
-    version = "1"
+    # 2: intervals and nulls; references as records of their own; patched_is_real over the
+    # scored pairs; edit sizes chosen on held-out pairs; only values with enough prompts
+    version = "2"
     description = "approximation, control and interpretability against supervised dictionaries"
     Config = SupervisedConfig
     Metrics = SupervisedMetrics
     main_metric = "edit_accuracy_aware"
-    headline = ("edit_accuracy_aware", "sufficiency_sae", "mean_best_f1")
-    # the supervised edit and the baselines' aware edits, shown as leaderboard rows
-    references = {
-        "supervised": "edit_accuracy_supervised",
-        "neurons": "edit_accuracy_aware_neurons",
-        "pca": "edit_accuracy_aware_pca",
-        "random": "edit_accuracy_aware_random",
-    }
+    headline = ("edit_accuracy_aware", "sufficiency", "mean_best_f1")
     quickstart = QUICKSTART_CONFIG
 
     @classmethod

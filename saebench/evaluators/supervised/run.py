@@ -1,5 +1,5 @@
-"""The evaluator's work: the shared part (study, supervised dictionary, baselines) made once
-per key, and one SAE's metrics and details on top of it.
+"""The evaluator's work: the shared part (study, supervised dictionary, baselines and their
+reference records) made once per key, and one SAE's record on top of it.
 
 Example:
     >>> shared = shared_part(task, runner, config, sae.meta, context.shared)
@@ -8,8 +8,9 @@ Example:
 
 from __future__ import annotations
 
-from saebench.evaluators import EvalResult
+from saebench.evaluators import EvalResult, Reference
 from saebench.evaluators.supervised.evaluator import SupervisedMetrics, shared_key
+from saebench.evaluators.supervised.numbers import dictionary_numbers, supervised_numbers
 from saebench.evaluators.supervised.scoring import (
     baseline_dictionaries,
     score_sae,
@@ -17,7 +18,16 @@ from saebench.evaluators.supervised.scoring import (
 )
 from saebench.evaluators.supervised.study import Study, TooFewPrompts, build_study
 
-_COMPARED = ("sufficiency", "necessity", "edit_accuracy", "edit_magnitude")
+
+def _supervised_reference(study: Study, supervised: dict, config, hook: str) -> Reference:
+    """The supervised dictionary as a reference: its edit is the aware edit of its own codes."""
+    return Reference(
+        method="supervised",
+        hook_name=hook,
+        details={"edits_per_builder": supervised["details"]["edits_per_builder"]},
+        size=sum(len(codes) for codes in study.dictionary.codes.values()),
+        **supervised_numbers(study, supervised, config),
+    )
 
 
 def shared_part(task, runner, config, meta, shared: dict) -> dict:
@@ -39,16 +49,23 @@ def _compute_shared(task, runner, config, meta, shared: dict) -> dict:
             "does not change the task metric (no layer after the hook reads that position); "
             "choose another position or hook"
         }
-    baselines = {
-        name: score_sae(study, dictionary, config)
-        for name, dictionary in baseline_dictionaries(study, config.baselines, config.seed).items()
-    }
-    return {
-        "status": "ok",
-        "study": study,
-        "supervised": score_supervised(study),
-        "baselines": baselines,
-    }
+    supervised = score_supervised(study)
+    dictionaries = baseline_dictionaries(study, config.baselines, config.seed)
+    references = [_supervised_reference(study, supervised, config, meta.hook_name)]
+    for name, dictionary in dictionaries.items():
+        scored = score_sae(study, dictionary, config)
+        record = dictionary_numbers(study, scored, supervised, config)
+        nulls = record.pop("nulls")  # a Reference has no nulls field: kept in its details
+        references.append(
+            Reference(
+                method=name,
+                hook_name=meta.hook_name,
+                details={"edits": scored["details"]["edits"], "nulls": nulls},
+                size=int(dictionary.d_sae),
+                **record,
+            )
+        )
+    return {"status": "ok", "study": study, "supervised": supervised, "references": references}
 
 
 def _common(study: Study) -> dict:
@@ -69,6 +86,7 @@ def _common(study: Study) -> dict:
         "pairs": {
             name: {
                 "considered": p.considered,
+                "rare_values": p.rare,
                 "edited": len(p.rows),
                 "patched_is_real": p.patched_is_real,
             }
@@ -79,7 +97,8 @@ def _common(study: Study) -> dict:
 
 
 def sae_result(shared: dict, sae, config) -> EvalResult:
-    """One SAE's record content; comparison values of the supervised dictionary beside."""
+    """One SAE's record content, with the supervised dictionary and the baselines beside it
+    as references (records of their own)."""
     study: Study = shared["study"]
     width = study.eval_acts.shape[1]
     if sae.d_in != width:
@@ -88,43 +107,20 @@ def sae_result(shared: dict, sae, config) -> EvalResult:
             details={"status": f"skipped: SAE d_in={sae.d_in} but the hook has width {width}"},
         )
     mine = score_sae(study, sae, config)
-    supervised = shared["supervised"]["metrics"]
-    m = mine["metrics"]
-    metrics = SupervisedMetrics(
-        edit_accuracy_aware=m["edit_accuracy_aware"],
-        edit_accuracy_agnostic=m["edit_accuracy_agnostic"],
-        edit_accuracy_supervised=supervised["edit_accuracy"],
-        edit_magnitude_aware=m["edit_magnitude_aware"],
-        edit_magnitude_agnostic=m["edit_magnitude_agnostic"],
-        edit_magnitude_supervised=supervised["edit_magnitude"],
-        edit_size_aware=m["edit_size_aware"],
-        edit_size_agnostic=m["edit_size_agnostic"],
-        sufficiency_sae=m["sufficiency"],
-        sufficiency_supervised=supervised["sufficiency"],
-        necessity_sae=m["necessity"],
-        necessity_supervised=supervised["necessity"],
-        mean_best_f1=m["mean_best_f1"],
-        fraction_values_covered=m["fraction_values_covered"],
-        occluded_values=m["occluded_values"],
-        oversplit_values=m["oversplit_values"],
-        **{
-            f"edit_accuracy_aware_{name}": b["metrics"]["edit_accuracy_aware"]
-            for name, b in shared["baselines"].items()
-        },
-        logit_diff_clean=study.ld_clean,
-        logit_diff_mean_ablated=study.ld_mean,
-        eval_prompts=len(study.eval),
-        edit_pairs=sum(len(p.rows) for p in study.pairs.values()),
-    )
+    numbers = dictionary_numbers(study, mine, shared["supervised"], config)
     details = {
         "status": "ok",
         **_common(study),
         **mine["details"],
-        "approximation": {k: m[k] for k in ("logit_diff_reconstructed", "logit_diff_removed")},
-        "supervised": shared["supervised"],
-        "baselines": {
-            name: {"metrics": b["metrics"], "edits": b["details"]["edits"]}
-            for name, b in shared["baselines"].items()
+        "approximation": {
+            k: mine["metrics"][k] for k in ("logit_diff_reconstructed", "logit_diff_removed")
         },
     }
-    return EvalResult(metrics=metrics, details=details)
+    return EvalResult(
+        metrics=SupervisedMetrics(**numbers["metrics"]),
+        details=details,
+        intervals=numbers["intervals"],
+        nulls=numbers["nulls"],
+        sample_sizes=numbers["sample_sizes"],
+        references=list(shared["references"]),
+    )

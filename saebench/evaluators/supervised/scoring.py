@@ -12,6 +12,9 @@ Example:
 
 from __future__ import annotations
 
+import zlib
+
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -26,17 +29,21 @@ def _approximation(study: Study, hat: Tensor, mean_hat: Tensor) -> dict:
     values = [hat.float(), removal.float()]
     lds, _ = study.site.run(study.prepared, values, study.answer, study.counter)
     ld_hat, ld_removed = (float(x.double().mean()) for x in lds)
+    rows = torch.stack(
+        [lds[0].double(), lds[1].double(), study.ld_clean_rows, study.ld_mean_rows], 1
+    )
     return {
         "sufficiency": approx.fraction_kept(ld_hat, study.ld_clean, study.ld_mean),
         "necessity": approx.fraction_removed(ld_removed, study.ld_clean, study.ld_mean),
         "logit_diff_reconstructed": ld_hat,
         "logit_diff_removed": ld_removed,
+        "rows": rows.numpy(),  # per held-out prompt: hat, removed, clean, mean-ablated
     }
 
 
 def _edit_scores(study: Study, edits: dict[str, list[tuple[Tensor, Tensor]]]) -> dict:
-    """Accuracy and mean removed weight of each named edit, pooled over builders.
-    ``edits[name]`` holds one (edited acts, removed weight) per builder, in study order."""
+    """Per named edit, each pair's hit and removed weight, pooled over builders in study
+    order. ``edits[name]`` holds one (edited acts, removed weight) per builder."""
     sets = [p for p in study.pairs.values() if len(p.rows)]
     per_builder: dict[str, dict] = {}
     pooled: dict[str, list] = {name: [[], []] for name in edits}
@@ -55,20 +62,49 @@ def _edit_scores(study: Study, edits: dict[str, list[tuple[Tensor, Tensor]]]) ->
     out = {}
     for name, (hits, removed) in pooled.items():
         out[name] = {
-            "accuracy": float(torch.cat(hits).double().mean()) if hits else None,
-            "magnitude": float(torch.cat(removed).double().mean()) if removed else None,
+            "hits": torch.cat(hits).double().numpy() if hits else np.zeros(0),
+            "removed": torch.cat(removed).double().numpy() if removed else np.zeros(0),
         }
     return {"edits": out, "per_builder": per_builder}
 
 
-def _best(edits: dict, prefix: str, sizes: list[int]) -> tuple[int | None, dict]:
-    """The size of best accuracy (smallest on ties) and its scores."""
-    scored = [(edits[f"{prefix}_{n}"]["accuracy"], -n, n) for n in sizes]
-    scored = [s for s in scored if s[0] is not None]
-    if not scored:
-        return None, {"accuracy": None, "magnitude": None}
-    _, _, n = max(scored)
-    return n, edits[f"{prefix}_{n}"]
+def pair_folds(study: Study, seed: int) -> np.ndarray:
+    """Each scored pair's fold (0 or 1), alternating over a seeded order within each builder,
+    pooled in study order."""
+    out = []
+    for pairs in (p for p in study.pairs.values() if len(p.rows)):
+        rng = np.random.default_rng([seed, zlib.crc32(pairs.builder.encode())])
+        order = rng.permutation(len(pairs.rows))
+        fold = np.empty(len(order), dtype=np.int64)
+        fold[order] = np.arange(len(order)) % 2
+        out.append(fold)
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+def best_size(hits: dict[int, np.ndarray], mask: np.ndarray) -> int | None:
+    """The size of best accuracy over the pairs in ``mask`` (the smaller on ties)."""
+    if not hits or not mask.any():
+        return None
+    return max(hits, key=lambda n: (float(hits[n][mask].mean()), -n))
+
+
+def cross_fitted(hits: dict[int, np.ndarray], folds: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Each pair's hit at the size chosen on the *other* fold, and the sizes chosen.
+
+    Choosing the best of several sizes on the pairs it is then scored on reports the
+    maximum of noisy accuracies, an upward bias that grows with the number of sizes; each
+    half is scored at the size the other half chose. A fold without pairs borrows the
+    other's choice."""
+    out = np.zeros(len(folds))
+    chosen = {}
+    for fold in (0, 1):
+        here, there = folds == fold, folds != fold
+        n = best_size(hits, there) if there.any() else best_size(hits, here)
+        if n is None:
+            continue
+        chosen[fold] = n
+        out[here] = hits[n][here]
+    return out, chosen
 
 
 def score_sae(study: Study, sae, config) -> dict:
@@ -87,6 +123,7 @@ def _score_sae(study: Study, sae, config) -> dict:
     summary = summarise(
         scores, study.value_names, study.strength, config.f1_threshold, config.min_value_count
     )
+    null = permuted_label_summary(train_codes > 0, study, config)
     edits: dict[str, list] = {}
     for pairs in (p for p in study.pairs.values() if len(p.rows)):
         acts = study.eval_acts[pairs.rows]
@@ -103,19 +140,56 @@ def _score_sae(study: Study, sae, config) -> dict:
         for k, value in agnostic.items():
             edits.setdefault(f"agnostic_{k}", []).append(value)
     control_scores = _edit_scores(study, edits) if edits else {"edits": {}, "per_builder": {}}
+    folds = pair_folds(study, config.seed)
+    pair_values, chosen = {}, {}
     for prefix, sizes in (("aware", config.aware_sizes), ("agnostic", config.agnostic_sizes)):
-        n, best = _best(control_scores["edits"], prefix, sizes) if edits else (None, {})
-        metrics[f"edit_accuracy_{prefix}"] = best.get("accuracy")
-        metrics[f"edit_magnitude_{prefix}"] = best.get("magnitude")
-        metrics[f"edit_size_{prefix}"] = n
+        scored = control_scores["edits"]
+        hits = {n: scored[f"{prefix}_{n}"]["hits"] for n in sizes if f"{prefix}_{n}" in scored}
+        removed = {n: scored[f"{prefix}_{n}"]["removed"] for n in hits}
+        held_out, chosen[prefix] = cross_fitted(hits, folds) if hits else (np.zeros(0), {})
+        shown = best_size(hits, np.ones(len(folds), dtype=bool)) if hits else None
+        magnitude = np.zeros(len(folds))
+        for fold, n in chosen[prefix].items():
+            magnitude[folds == fold] = removed[n][folds == fold]
+        pair_values[prefix] = (held_out, magnitude)
+        metrics[f"edit_accuracy_{prefix}"] = float(held_out.mean()) if len(held_out) else None
+        metrics[f"edit_magnitude_{prefix}"] = float(magnitude.mean()) if len(held_out) else None
+        metrics[f"edit_size_{prefix}"] = shown
     for key in ("mean_best_f1", "fraction_values_covered", "occluded_values", "oversplit_values"):
         metrics[key] = summary[key]
     details = {
-        "edits": control_scores["edits"],
+        "edits": {
+            name: {"accuracy": _mean(v["hits"]), "magnitude": _mean(v["removed"])}
+            for name, v in control_scores["edits"].items()
+        },
         "edits_per_builder": control_scores["per_builder"],
+        "edit_sizes_chosen": {p: {f"fold_{f}": n for f, n in c.items()} for p, c in chosen.items()},
         "interpretability": {k: v for k, v in summary.items() if k not in metrics},
     }
-    return {"metrics": metrics, "details": details}
+    return {
+        "metrics": metrics,
+        "details": details,
+        "pairs": pair_values,
+        "best_f1": summary["best_f1"],
+        "null": null,
+    }
+
+
+def _mean(values: np.ndarray) -> float | None:
+    return round(float(values.mean()), 4) if len(values) else None
+
+
+def permuted_label_summary(active: Tensor, study: Study, config) -> dict:
+    """Interpretability with the training prompts' labels permuted (seeded): what
+    ``mean_best_f1`` and ``fraction_values_covered`` are for latents unrelated to the
+    labels, with the same firing rates and value frequencies (the metric's null)."""
+    gen = torch.Generator().manual_seed(config.seed)
+    order = torch.randperm(len(study.train_values), generator=gen)
+    scores = latent_scores(active, study.train_values[order])
+    summary = summarise(
+        scores, study.value_names, None, config.f1_threshold, config.min_value_count
+    )
+    return {k: summary[k] for k in ("mean_best_f1", "fraction_values_covered")}
 
 
 def score_supervised(study: Study) -> dict:
@@ -130,19 +204,26 @@ def score_supervised(study: Study) -> dict:
         acts = study.eval_acts[pairs.rows]
         edited = d.edit(acts, pairs.old, pairs.new).float()
         edits["supervised"].append((edited, d.removed_weight(pairs.old, pairs.new)))
+    hits = removed = np.zeros(0)
+    per_builder = {}
     if edits["supervised"]:
         scores = _edit_scores(study, edits)
-        metrics["edit_accuracy"] = scores["edits"]["supervised"]["accuracy"]
-        metrics["edit_magnitude"] = scores["edits"]["supervised"]["magnitude"]
+        hits = scores["edits"]["supervised"]["hits"]
+        removed = scores["edits"]["supervised"]["removed"]
         per_builder = {b: row["supervised"] for b, row in scores["per_builder"].items()}
-    else:
-        metrics["edit_accuracy"] = metrics["edit_magnitude"] = None
-        per_builder = {}
-    return {"metrics": metrics, "details": {"edits_per_builder": per_builder}}
+    metrics["edit_accuracy"] = float(hits.mean()) if len(hits) else None
+    metrics["edit_magnitude"] = float(removed.mean()) if len(removed) else None
+    return {
+        "metrics": metrics,
+        "details": {"edits_per_builder": per_builder},
+        "pairs": (hits, removed),
+    }
 
 
 def baseline_dictionaries(study: Study, names: list[str], seed: int) -> dict:
-    """The reference dictionaries at this site, fitted on the train activations."""
+    """The reference dictionaries at this site, fitted on the train activations (on one
+    thread: PCA's decomposition follows the float order of the thread count)."""
+    from saebench.toolkit.determinism import fixed_threads
     from saebench.zoo.train_sae import neuron_basis, pca_basis, random_dictionary
 
     acts, meta = study.train_acts, {"hook_name": study.site.hook}
@@ -154,4 +235,5 @@ def baseline_dictionaries(study: Study, names: list[str], seed: int) -> dict:
             acts, d_sae=2 * width, k=min(16, width), seed=seed, meta=meta
         ),
     }
-    return {name: makers[name]() for name in names}
+    with fixed_threads():
+        return {name: makers[name]() for name in names}

@@ -41,7 +41,11 @@ class PairSet:
     target: Tensor
     considered: int = 0
     bases: Prepared | None = None  # the base prompts, ready to re-run
+    # over the scored pairs: how often the answer with the source activation patched in is
+    # the answer on the real counterfactual prompt
     patched_is_real: float | None = None
+    sources: list = field(default_factory=list)  # the scored pairs' source prompts
+    rare: int = 0  # pairs left out: a changed value has under min_value_count train prompts
 
 
 @dataclass
@@ -67,6 +71,9 @@ class Study:
     strength: dict[str, float]
     pairs: dict[str, PairSet] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    # per held-out prompt, the metric clean and mean-ablated (for intervals over prompts)
+    ld_clean_rows: Tensor | None = None
+    ld_mean_rows: Tensor | None = None
 
     @property
     def eval_labels(self) -> list[dict]:
@@ -160,6 +167,8 @@ def build_study(task, runner, config, hook: str, meta, shared: dict) -> Study:
         value_names=names,
         train_values=train_values,
         strength=dictionary.strength(labels),
+        ld_clean_rows=lds[0].double(),
+        ld_mean_rows=lds[1].double(),
     )
     builders = config.edit_builders or sorted(task.pair_builders())
     for name in builders:
@@ -188,13 +197,23 @@ def _pairs(study: Study, task, builder: str, config) -> PairSet:
         )
     index = {id(p): i for i, p in enumerate(study.eval)}
     value_index = {name: i for i, name in enumerate(study.value_names)}
-    rows, sources, changes = [], [], []
+    # F1 scores of a value seen in two training prompts are noise: edit only values with
+    # enough prompts (the same min_value_count that decides which values interpretability
+    # scores), so every dictionary is edited on the same pairs
+    counts = study.train_values.sum(0).tolist()
+    enough = {
+        name
+        for name, n in zip(study.value_names, counts, strict=True)
+        if n >= config.min_value_count
+    }
+    rows, sources, changes, rare = [], [], [], 0
     for pair in task.pairs(builder, prompts=study.eval, seed=config.seed):
         old, new = pair.base.attributes, pair.source.attributes
         changed = [a for a in study.attributes if old[a] != new[a]]
         if not changed or not study.dictionary.knows(new):
             continue
-        if any((a, new[a]) not in value_index for a in changed):
+        if any((a, new[a]) not in enough or (a, old[a]) not in enough for a in changed):
+            rare += 1
             continue
         rows.append(index[id(pair.base)])
         sources.append(pair.source)
@@ -209,6 +228,7 @@ def _pairs(study: Study, task, builder: str, config) -> PairSet:
         [],
         torch.zeros(0, dtype=torch.long),
         considered,
+        rare=rare,
     )
     if not rows:
         return empty
@@ -232,6 +252,9 @@ def _pairs(study: Study, task, builder: str, config) -> PairSet:
         target=tops[0][moved],
         considered=considered,
         bases=prepared.select(moved),
-        # how often patching the node alone gives the answer of the real counterfactual
-        patched_is_real=float((tops[0] == real[0]).double().mean()),
+        # over the scored pairs (not every considered pair): does patching the node alone
+        # give the answer of the real counterfactual prompt?
+        patched_is_real=float((tops[0][moved] == real[0][moved]).double().mean()) if keep else None,
+        sources=[sources[i] for i in keep],
+        rare=rare,
     )

@@ -8,6 +8,7 @@ from helpers import make_sae
 from saebench.activations.shared_pass import SaeSlot, SharedPass
 from saebench.data.contexts import make_token_set
 from saebench.evaluators.base import EvalContext, Evaluator, Needs
+from saebench.sources import ModelSource
 
 
 class Collect(Evaluator):
@@ -29,7 +30,8 @@ def _run(model, token_set, saes, downstream=True, batch_size=4, zero_ablation="e
         SaeSlot(s, [c], [Needs(downstream=downstream, zero_ablation=zero_ablation)])
         for s, c in zip(saes, collectors, strict=True)
     ]
-    shared = SharedPass(model, token_set, slots, batch_size, progress=False, splice_rows=2)
+    shared = SharedPass(ModelSource(model, token_set), slots, batch_size, progress=False,
+                        splice_rows=2)  # fmt: skip
     shared.run()
     return shared, collectors
 
@@ -125,7 +127,7 @@ def test_two_passes_read_the_cache_not_the_model(tiny_model, texts):
     token_set = _tokens(tiny_model, texts)
     collector = Collect()
     slot = SaeSlot(sae, [collector], [Needs(passes=2)])
-    shared = SharedPass(tiny_model, token_set, [slot], 2, progress=False)
+    shared = SharedPass(ModelSource(tiny_model, token_set), [slot], 2, progress=False)
     shared.run()
     assert shared.model_forwards == 3
     first = [b for b in collector.batches if b.pass_index == 0]

@@ -298,3 +298,11 @@ def test_wrong_dict_class_names_missing_tensors(tmp_path):
     folder = _write(tmp_path / "ae", _standard_state(), {"dict_class": "JumpReluAutoEncoder"})
     with pytest.raises(SaebenchError, match="ae.pt: missing tensor.*W_enc.*dict_class"):
         load_sae(str(folder))
+
+
+def test_the_input_of_an_mlp_points_to_the_norm_output(tmp_path):
+    """The MLP reads the norm's output with its gain (ln2.hook_out), not hook_normalized."""
+    trainer = {"dict_class": "AutoEncoder", "submodule_name": "mlp_out_layer_2"}
+    folder = _write(tmp_path / "ae", _standard_state(), trainer, {"io": "in", "ctx_len": 8})
+    with pytest.raises(SaebenchError, match=r"blocks\.2\.ln2\.hook_out"):
+        load_sae(str(folder))

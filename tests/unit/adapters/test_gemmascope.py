@@ -137,7 +137,7 @@ def test_gemma_scope_2_transcoder_with_affine_skip(tmp_path):
     meta = sae.meta
     assert meta.architecture == "jumprelu_transcoder" and meta.is_transcoder
     assert (meta.hook_name, meta.output_hook) == (
-        "blocks.7.ln2.hook_normalized",
+        "blocks.7.ln2.hook_out",
         "blocks.7.hook_mlp_out",
     )
     assert meta.model_name == "google/gemma-3-1b-pt"

@@ -218,9 +218,17 @@ def test_python_factory_returning_sae_lens(sl, monkeypatch):
     _assert_same(reference, ours, _inputs())
 
 
-def test_rescale_acts_by_decoder_norm_refused(sl, tmp_path):
+def test_rescale_acts_by_decoder_norm_loads(sl, tmp_path):
     reference = _build(sl, "topk", k=4, rescale_acts_by_decoder_norm=True)
     reference.save_model(tmp_path)
+    _assert_same(reference, load_sae(str(tmp_path)), _inputs())
+
+
+def test_rescale_flag_on_an_architecture_without_it_is_refused(sl, tmp_path):
+    """sae-lens defines the rescale only for the TopK family; elsewhere it is a bad file."""
+    _build(sl, "standard").save_model(tmp_path)
+    cfg = json.loads((tmp_path / "cfg.json").read_text())
+    (tmp_path / "cfg.json").write_text(json.dumps({**cfg, "rescale_acts_by_decoder_norm": True}))
     with pytest.raises(SaebenchError, match="rescale_acts_by_decoder_norm"):
         load_sae(str(tmp_path))
 

@@ -113,7 +113,7 @@ def test_transcoder(tmp_path):
     meta = sae.meta
     assert not meta.apply_b_dec_to_input and meta.architecture == "topk_transcoder"
     assert (meta.hook_name, meta.output_hook) == (
-        "blocks.4.ln2.hook_normalized",
+        "blocks.4.ln2.hook_out",
         "blocks.4.hook_mlp_out",
     )
 

@@ -5,6 +5,7 @@ from saebench.records import (
     DatasetInfo,
     EvalRecord,
     EvaluatorInfo,
+    Interval,
     ModelInfo,
     Provenance,
     SaeInfo,
@@ -27,15 +28,20 @@ def make_record(
     main: str,
     higher: dict,
     hook: str = "blocks.0.hook_resid_post",
-    model: str = "zoo",
+    model: str = "toy",
     architecture: str = "topk",
     config: dict | None = None,
     references: dict | None = None,
     task: bool = False,
     created_at: str = "2026-01-01T00:00:00+00:00",
     git_commit: str | None = "0123456789abcdef0123456789abcdef01234567",
+    schema: int = 3,
+    role: str = "sae",
+    of: str | None = None,
+    uri: str | None = None,
 ) -> EvalRecord:
-    """A record with complete provenance and a correct key."""
+    """A record with complete provenance and a correct key (not sealed: ``.sealed()`` or
+    ``write_record`` gives it its content hash)."""
     config = config or {"seed": 0}
     info = EvaluatorInfo(
         name=evaluator,
@@ -47,7 +53,7 @@ def make_record(
         references=references or {},
     )
     sae_info = SaeInfo(
-        uri=f"zoo:{sae}",
+        uri=uri or f"zoo:{sae}",
         name=sae,
         architecture=architecture,
         hook_name=hook,
@@ -55,6 +61,8 @@ def make_record(
         d_sae=256,
         weights_hash=stable_hash(["weights", sae]),
         metadata={},
+        role=role,
+        of=of,
     )
     model_info = ModelInfo(
         name=model, revision="r1", dtype="float32", weights_hash="m" * 16, tokenizer_hash="t" * 16
@@ -67,6 +75,7 @@ def make_record(
         dataset = DatasetInfo(name="zoo-text", fingerprint="d" * 16, n_tokens=4096, context_size=32)
     key = record_key(sae_info.uri, sae_info.weights_hash, model_info, info, dataset, task_info)
     return EvalRecord(
+        schema_version=schema,
         key=key,
         evaluator=info,
         sae=sae_info,
@@ -113,6 +122,7 @@ def ravel(sae, score, neurons, das, **kw):
         },
         references={"neurons": "disentanglement_neurons", "das": "disentanglement_das"},
         task=True,
+        schema=2,  # references as metric-name suffixes: how records before schema 3 held them
         **kw,
     )
 
@@ -141,3 +151,31 @@ def board_records():
             ravel(name, score, 0.55, 0.9, hook="blocks.1.hook_resid_post", architecture=arch)
         )
     return records
+
+
+# -- schema 3: intervals, nulls, sample sizes, references and controls as records -------------
+def estimated(record, low, high, *, unit="contexts", n=64, method="bootstrap", null=None):
+    """The record with an interval (and a null) on its main metric and its sample size."""
+    main = record.evaluator.main_metric
+    record.intervals[main] = Interval(low=low, high=high, method=method, unit=unit, n=n)
+    if null is not None:
+        record.nulls[main] = null
+    record.sample_sizes[unit] = n
+    return record
+
+
+def reference(evaluator, method, value, *, main, higher, hook="blocks.1.hook_resid_post", **kw):
+    """A reference method's own record, as ``run_group`` writes it."""
+    uri = f"reference:{evaluator}/{method}@{hook}"
+    return make_record(
+        method, evaluator, {main: value}, main=main, higher=higher, hook=hook, role="reference",
+        uri=uri, architecture="reference", **kw,
+    )  # fmt: skip
+
+
+def control(of_sae, name, evaluator, value, *, main, higher, **kw):
+    """A control made from the SAE ``zoo:of_sae``."""
+    return make_record(
+        name, evaluator, {main: value}, main=main, higher=higher, role="control",
+        of=f"zoo:{of_sae}", **kw,
+    )  # fmt: skip

@@ -38,7 +38,7 @@ def test_the_board_folder_has_every_part(board):
     } <= files
     assert len([f for f in files if f.startswith("records/")]) == 13
     readme = (board / "README.md").read_text()
-    assert "### zoo · `blocks.0.hook_mlp_out`" in readme
+    assert "### toy · `blocks.0.hook_mlp_out`" in readme
     assert "![l0_vs_fvu](plots/l0_vs_fvu.png)" in readme
 
 
@@ -63,15 +63,15 @@ def test_html_opens_with_no_network(board):
     assert 'class="reference"' in page
 
 
-def test_a_rebuild_replaces_stale_files(tmp_path):
+def test_a_rebuild_replaces_what_the_last_build_wrote(tmp_path):
     results = tmp_path / "results"
     write_record(results, recon("a", 0.9, 0.1))  # no sparsity: no plots, a fast build
+    write_record(results, recon("b", 0.8, 0.2))
     board = build_board(results, "demo", tmp_path)
-    (board / "plots").mkdir()
-    (board / "plots" / "old.png").write_bytes(b"stale")
     (board / "PUBLISHED.json").write_text("{}")
+    next(results.glob("b__*.json")).unlink()
     build_board(results, "demo", tmp_path)
-    assert not (board / "plots" / "old.png").exists()
+    assert [p.name[:3] for p in (board / "records").iterdir()] == ["a__"]  # b's copy is gone
     assert not (board / "PUBLISHED.json").exists()  # a rebuild must be published again
 
 

@@ -131,3 +131,19 @@ def test_the_cli_commands(tmp_path, capsys):
     assert "wrote 1 SAEBench result file(s)" in out
     assert "imported 2 record(s)" in out and "3 metric(s) flagged" in out
     assert len(load_records(tmp_path / "imported")) == 2
+
+
+def test_sparse_probing_exports_the_raw_probe_reference_as_saebench_llm_metrics(tmp_path):
+    from board_factory import reference
+
+    metrics = {"sae_accuracy_k1": 0.7, "sae_accuracy_full": 0.9}
+    hook = "blocks.1.hook_resid_post"
+    sae = make_record("a", "sparse_probing", metrics, main="sae_accuracy_k1", higher={},
+                      hook=hook, task=True)  # fmt: skip
+    raw = reference("sparse_probing", "raw_activations", 0.8, main="sae_accuracy_k1", higher={},
+                    hook=hook, task=True)  # fmt: skip
+    raw.metrics["sae_accuracy_full"] = 0.95
+    (path,) = export_saebench_json([sae, raw], tmp_path)  # one file: the reference is no SAE
+    exported = json.loads(path.read_text())["eval_result_metrics"]
+    assert exported["sae"]["sae_top_1_test_accuracy"] == 0.7
+    assert exported["llm"] == {"llm_top_1_test_accuracy": 0.8, "llm_test_accuracy": 0.95}

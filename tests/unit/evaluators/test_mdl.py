@@ -232,7 +232,7 @@ def test_evaluate_runs_the_model_once_for_two_passes(tiny_model, texts, monkeypa
 
     def run(self):
         original(self)
-        n_contexts = self.token_set.tokens.shape[0]
+        n_contexts = self.source.token_set.tokens.shape[0]
         seen["batches"] = math.ceil(n_contexts / self.batch_size)
         seen["forwards"] = self.model_forwards
 

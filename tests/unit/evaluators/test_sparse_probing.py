@@ -21,8 +21,8 @@ from saebench.evaluators.sparse_probing.probes import (
     rng_for,
     run_probes,
     summarise,
-    top_k_mean_difference,
 )
+from saebench.toolkit.probes import top_k_standardised
 
 
 # -- probes on arrays ---------------------------------------------------------------------
@@ -48,7 +48,7 @@ def test_k1_on_a_planted_latent_is_perfect_and_picks_it():
     assert all(r.accuracy[1] < 0.8 for r in others)
 
 
-def test_selection_is_the_largest_absolute_mean_difference_ties_to_lower_index():
+def test_selection_is_the_largest_standardised_mean_difference_ties_to_lower_index():
     x = np.array(
         [
             [1.0, 0.0, 2.0, 3.0, 5.0],
@@ -58,10 +58,10 @@ def test_selection_is_the_largest_absolute_mean_difference_ties_to_lower_index()
         ]
     )
     y = np.array([1, 1, 0, 0])
-    # |mean diff| per column: 0.5, 3, 1, 3, 0
-    assert top_k_mean_difference(x, y, 5).tolist() == [1, 3, 2, 0, 4]
-    assert top_k_mean_difference(x, y, 2).tolist() == [1, 3]
-    assert top_k_mean_difference(x, y, 99).tolist() == [1, 3, 2, 0, 4]
+    # |mean diff| / std per column: 0.5 / 0.433 = 1.15, 3 / 1.5, 1 / 0.5, 3 / 1.5, constant 0
+    assert top_k_standardised(x, y, 5).tolist() == [1, 2, 3, 0, 4]
+    assert top_k_standardised(x, y, 2).tolist() == [1, 2]
+    assert top_k_standardised(x, y, 99).tolist() == [1, 2, 3, 0, 4]
 
 
 def test_balanced_rows_are_balanced_seeded_and_never_unlabelled():
@@ -111,7 +111,8 @@ def test_fit_probe_matches_a_scaler_plus_logistic_regression_pipeline():
     rng = np.random.default_rng(3)
     x = rng.normal(size=(300, 4)) * [1.0, 10.0, 0.1, 3.0]
     y = (x[:, 0] + x[:, 2] * 5 + rng.normal(size=300) > 0).astype(np.int64)
-    acc, auc = fit_probe(x[:200], y[:200], x[200:], y[200:], c=0.5)
+    fit = fit_probe(x[:200], y[:200], x[200:], y[200:], c=0.5)
+    acc, auc = fit.accuracy, fit.auroc
     pipe = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=1000))
     pipe.fit(x[:200], y[:200])
     assert acc == pytest.approx(float((pipe.predict(x[200:]) == y[200:]).mean()))
@@ -173,11 +174,12 @@ def cities_records():
 
 
 def test_zoo_cities_continents(cities_records):
-    record = cities_records[0]
+    record, relu, raw = cities_records
     m, details = record.metrics, record.details
     assert record.task.name == "zoo-cities" and record.dataset is None
     assert m["n_values_probed"] == 6 and m["n_values_skipped"] == 0  # six continents
     assert details["position"] == "entity" and details["hook"] == "blocks.1.hook_resid_post"
+    assert details["entity"] == "city"
     assert {p["value"] for p in details["probes"]} == {
         "Africa",
         "Asia",
@@ -187,21 +189,41 @@ def test_zoo_cities_continents(cities_records):
         "South America",
     }
     for p in details["probes"]:
-        assert p["n_train"] % 2 == 0 and p["n_train"] <= 200
-        assert len(p["sae"]["selected"]["k5"]) == 5 and len(p["raw"]["selected"]["k1"]) == 1
-    # the full raw activation tells continents apart well above chance; one dimension less so
-    assert m["raw_accuracy_full"] > 0.7 and m["raw_accuracy_full"] > m["raw_accuracy_k1"]
+        assert p["n_train"] % 2 == 0 and p["n_train"] <= 200 and p["n_test"] >= 20
+        assert len(p["sae"]["selected"]["k5"]) == 5
     assert m["sae_accuracy_k2"] is None and m["sae_accuracy_full"] is not None
     assert 0.0 <= m["sae_accuracy_k1"] <= 1.0
+    # one attribute: its per-attribute metric is the overall one
+    assert m["sae_accuracy_k1_continent"] == m["sae_accuracy_k1"]
+    # the raw activations are a reference record of their own, under the same metric names:
+    # the full raw activation tells continents apart well above chance; one dimension less so
+    assert raw.sae.role == "reference" and raw.sae.name == "raw_activations"
+    assert raw.sae.uri == "reference:sparse_probing/raw_activations@blocks.1.hook_resid_post"
+    r = raw.metrics
+    assert r["sae_accuracy_full"] > 0.7 and r["sae_accuracy_full"] > r["sae_accuracy_k1"]
+    assert not any(key.startswith("raw_") for key in m)
+
+
+def test_accuracies_carry_entity_intervals_nulls_and_sample_sizes(cities_records):
+    record, _, raw = cities_records
+    sizes = record.sample_sizes
+    assert sizes["probes"] == 6 and 0 < sizes["entities"] < sizes["test_rows"]
+    for name in ("sae_accuracy_k1", "sae_accuracy_k5", "sae_accuracy_full"):
+        iv = record.intervals[name]
+        assert iv.unit == "entities" and iv.n == sizes["entities"] and iv.method == "bootstrap"
+        assert iv.low < record.metrics[name] < iv.high
+        assert 0.0 < iv.half_width < 0.1
+        assert record.nulls[name] == 0.5  # balanced test rows: the majority rate is 1/2
+    assert raw.intervals["sae_accuracy_full"].low > 0.5  # the raw probe is above its null
 
 
 def test_raw_probes_do_not_depend_on_the_sae_and_sharing_changes_nothing(cities_records):
-    a, b = cities_records
-    raw = [key for key in a.metrics if key.startswith("raw_")]
-    assert all(a.metrics[key] == b.metrics[key] for key in raw)
-    alone = probe("zoo:resid-relu", CITIES)[0]
+    a, b, raw = cities_records
+    assert len(cities_records) == 3  # one reference record for the two SAEs of the hook
+    alone, raw_alone = probe("zoo:resid-relu", CITIES)
     assert alone.metrics == b.metrics
     assert alone.details["probes"] == b.details["probes"]
+    assert raw_alone.metrics == raw.metrics and raw_alone.key == raw.key
 
 
 def test_raw_probes_are_computed_once_for_the_saes_of_a_hook():
@@ -226,20 +248,26 @@ def test_raw_probes_are_computed_once_for_the_saes_of_a_hook():
         "sparse_probing/acts",
         "sparse_probing/raw",
     ]
-    assert results[0].details["probes"][0]["raw"] == results[1].details["probes"][0]["raw"]
+    (first,), (second,) = (r.references for r in results)
+    assert first.method == "raw_activations" and first.metrics == second.metrics
+    assert first.details == second.details
 
 
 def test_zoo_ioi_at_the_end_token():
-    record = probe("zoo:resid-topk-16", IOI)[0]
+    record, record_raw = probe("zoo:resid-topk-16", IOI)
     m, attrs = record.metrics, record.details["attributes"]
     assert record.details["position"] == "end"
     assert attrs["order"]["n_values_probed"] == 1  # ABBA against BABA, once
-    assert attrs["s"]["n_values_probed"] == 4 and attrs["s"]["n_values_skipped"] == 147
-    assert m["n_values_probed"] == 5 and m["n_values_skipped"] == 147
+    assert attrs["s"]["n_values_probed"] + attrs["s"]["n_values_skipped"] == 151
+    assert m["n_values_probed"] == 1 + attrs["s"]["n_values_probed"]
     # at END the subject's name is readable from one raw dimension (0.93 on 3000 prompts)
-    assert attrs["s"]["raw_accuracy_full"] > 0.8
+    raw = record_raw.metrics
+    assert raw["sae_accuracy_full_s"] > 0.8 and m["sae_accuracy_k1_order"] is not None
     skipped = record.details["skipped"]
-    assert {s["reason"] for s in skipped} == {"too_few", "max_values"}
+    assert {s["reason"] for s in skipped} == {"too_few", "max_values", "too_few_test_rows"}
+    # no entities on IOI: the unit is the distinct test prompt
+    assert record.intervals["sae_accuracy_k1"].unit == "test_rows"
+    assert "entities" not in record.sample_sizes
 
 
 def test_transcoder_latents_are_read_from_its_input_hook():
@@ -314,3 +342,59 @@ def test_bad_positions_and_attributes_are_refused():
         probe("zoo:resid-topk-16", {**CITIES, "attributes": ["planet"]})
     with pytest.raises(SaebenchError, match="k must be"):
         probe("zoo:resid-topk-16", {**CITIES, "k": [3]})
+
+
+# -- issue 17 part 8: the measured defects ----------------------------------------------------
+def test_a_planted_perfect_latent_beats_a_larger_uninformative_one():
+    """On raw mean difference a latent of scale 100 that ignores the label outranks the
+    perfect latent (k = 1 accuracy 0.566 before the fix); standardised, the perfect one wins."""
+    x_train, train = planted(seed=0)
+    x_test, test = planted(seed=1)
+    for x in (x_train, x_test):
+        x[:, 3] = 100 * np.random.default_rng(2).exponential(1.0, size=len(x))
+    plan = plan_probes({"letter": train}, {"letter": test}, {"letter": ["b"]}, 10)
+    (result,) = run_probes(plan.probes, x_train, x_test, ks=[1])
+    assert result.selected[1] == [7]
+    assert result.accuracy[1] == 1.0
+
+
+def test_minimum_counts_are_of_entities_not_prompts():
+    # three cities of "x", each asked in five phrasings: 15 prompts, 3 entities
+    labels = np.array(["x"] * 15 + ["y"] * 30, dtype=object)
+    cities = np.array(
+        [f"x{i // 5}" for i in range(15)] + [f"y{i}" for i in range(30)], dtype=object
+    )
+    by_prompt = plan_probes({"v": labels}, {"v": labels}, {"v": ["x", "y"]}, 5)
+    assert [p.value for p in by_prompt.probes] == ["x"]
+    by_entity = plan_probes(
+        {"v": labels}, {"v": labels}, {"v": ["x", "y"]}, 5, groups=(cities, cities)
+    )
+    assert not by_entity.probes
+    (skip,) = by_entity.skipped
+    assert skip["reason"] == "too_few" and skip["train_positives"] == 3
+    assert skip["train_negatives"] == 30
+
+
+def test_a_probe_with_too_few_test_rows_is_skipped_and_counted():
+    train = np.array(["x"] * 40 + ["y"] * 40, dtype=object)
+    test = np.array(["x"] * 8 + ["y"] * 40, dtype=object)
+    plan = plan_probes({"v": train}, {"v": test}, {"v": ["x", "y", "z"]}, 5, min_test_rows=20)
+    assert not plan.probes
+    reasons = sorted(s["reason"] for s in plan.skipped)
+    # z: never seen; x and y: 8 examples on the smaller side, 16 balanced test rows
+    assert reasons == ["too_few", "too_few_test_rows", "too_few_test_rows"]
+    assert len(plan.probes) + len(plan.skipped) == 3
+
+
+@pytest.mark.slow  # two zoo captures, about 50 s on a busy 2-core machine
+def test_the_same_numbers_with_one_or_two_torch_threads():
+    """Issue 17 part 5: a Ray worker runs one torch thread, a local run two."""
+    import torch
+
+    config = {**CITIES, "k": [1, 5], "full_width": True}
+    out = []
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        sae, raw = probe("zoo:resid-topk-16", config)
+        out.append((sae.metrics, sae.intervals, raw.metrics))
+    assert out[0] == out[1]

@@ -1,5 +1,9 @@
 """A simulated judge on a free 127.0.0.1 port per test, and clients that talk to it over
-real HTTP with a throwaway response cache and short retry delays."""
+real HTTP with a throwaway response cache and short retry delays.
+
+Nothing here depends on the machine's speed: ordinary answers are instant and the client
+waits seconds for them; a slow or trickling fault holds its answer for a minute (the server
+lets go as soon as the client hangs up), so a timeout is always the fault's, never the load's."""
 
 import pytest
 
@@ -13,7 +17,8 @@ def start_sim():
 
     def start(**kwargs):
         kwargs.setdefault("retry_after_seconds", 0.05)
-        kwargs.setdefault("slow_seconds", 3.0)
+        kwargs.setdefault("slow_seconds", 60.0)
+        kwargs.setdefault("trickle_seconds", 60.0)
         server = SimServer(port=0, **kwargs).start()
         servers.append(server)
         return server

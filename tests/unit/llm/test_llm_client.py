@@ -2,6 +2,10 @@
 concurrency limit as seen by the server, order of results."""
 
 import logging
+import os
+import signal
+import threading
+import time
 
 import pytest
 
@@ -86,11 +90,20 @@ def test_scrubbing_removes_the_key_and_masked_forms(sim, make_client, monkeypatc
 
 @pytest.mark.parametrize("concurrency", [1, 3])
 def test_concurrency_limits_requests_in_flight(start_sim, make_client, concurrency):
-    server = start_sim(latency_seconds=0.15)
-    client = make_client(server, concurrency=concurrency)
-    replies = client.chat([_detect(i) for i in range(6)])
+    # Answers are held until `concurrency` requests are in flight at once, however slow
+    # the machine; then released, and the peak must not have passed the limit.
+    server = start_sim(latency_seconds=120)
+    client = make_client(server, concurrency=concurrency, timeout_seconds=300)
+    out = {}
+    asking = threading.Thread(
+        target=lambda: out.update(replies=client.chat([_detect(i) for i in range(6)]))
+    )
+    asking.start()
+    _wait_for(lambda: server.stats()["in_flight"] == concurrency, f"{concurrency} in flight")
+    server.release()
+    asking.join()
     assert server.stats()["max_in_flight"] == concurrency
-    assert [r.text for r in replies] == ["[1, 0]"] * 6
+    assert [r.text for r in out["replies"]] == ["[1, 0]"] * 6
 
 
 def test_results_come_back_in_request_order(sim, make_client):
@@ -104,23 +117,39 @@ def test_results_come_back_in_request_order(sim, make_client):
     assert [r.text.count(",") + 1 for r in replies] == list(range(1, 12))
 
 
-def test_ctrl_c_drops_the_queued_requests(start_sim, make_client):
-    import os
-    import signal
-    import threading
-    import time
+def _wait_for(condition, what, seconds=60.0):
+    """Poll ``condition`` until it holds; the cap is only there to end a broken test."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"still waiting for {what} after {seconds} s"
+        time.sleep(0.01)
 
-    server = start_sim(latency_seconds=0.5)
-    client = make_client(server, concurrency=2)
+
+def test_ctrl_c_drops_the_queued_requests(start_sim, make_client):
+    # The server holds every answer until released, so the two requests on the wire stay
+    # there however slow or busy the machine is; the client waits for them far longer.
+    server = start_sim(latency_seconds=120)
+    client = make_client(server, concurrency=2, timeout_seconds=300)
 
     def ctrl_c_once_two_are_on_the_wire():
-        deadline = time.monotonic() + 10
-        while server.stats()["in_flight"] < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        _wait_for(lambda: server.stats()["in_flight"] >= 2, "two requests in flight")
         os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, which interrupts waiting
 
-    threading.Thread(target=ctrl_c_once_two_are_on_the_wire).start()
-    with pytest.raises(KeyboardInterrupt):
-        client.chat([_detect(i) for i in range(20)])
-    time.sleep(0.8)  # the two requests on the wire finish; nothing else is sent
-    assert server.stats()["requests"] == 2
+    # Python's own SIGINT handler, whatever an earlier test or library left installed.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        killer = threading.Thread(target=ctrl_c_once_two_are_on_the_wire)
+        killer.start()
+        with pytest.raises(KeyboardInterrupt):
+            client.chat([_detect(i) for i in range(20)])
+        killer.join()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    server.release()  # the two on the wire are answered now
+    _wait_for(lambda: not _llm_threads(), "the client's threads to end")
+    assert server.stats()["requests"] == 2  # nothing queued was sent
+    assert server.stats()["in_flight"] == 0
+
+
+def _llm_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("saebench-llm")]

@@ -119,7 +119,7 @@ def test_attribute_values_and_instance_splits(task):
     assert seen["entity"] == sum(
         p.split == "test" and p.tags["template_split"] == "train" for p in task.prompts()
     )
-    assert instance_split_of("val", "train") is None and instance_split_of("test", "test") is None
+    assert instance_split_of("val", "train") == "val" and instance_split_of("test", "test") is None
 
 
 def test_config_subsets_are_seeded_samples(task):

@@ -1,5 +1,5 @@
-"""docs/writing-tasks.md runs as written: its Python blocks (all but the `supervised` one,
-which is another evaluator's) are executed in order in one namespace."""
+"""docs/writing-tasks.md runs as written: its Python blocks are executed in order in one
+namespace; the `supervised` one (a minute of CPU) only in the slow tests."""
 
 from __future__ import annotations
 
@@ -44,6 +44,23 @@ def test_the_example_declares_registers_checks_and_probes_a_task(registry_cleanu
     continent = record.details["attributes"]["continent"]
     assert continent["n_values_probed"] + continent["n_values_skipped"] == 6
     assert continent["n_values_probed"] >= 3
-    assert record.metrics["raw_accuracy_full"] > 0.6
+    assert namespace["records"][1].sae.name == "raw_activations"
+    assert namespace["records"][1].metrics["sae_accuracy_full"] > 0.6
     printed = capsys.readouterr().out
     assert "lives in" in printed and "->" in printed
+
+
+@pytest.mark.slow
+def test_the_supervised_example_edits_pairs_and_has_a_main_metric(registry_cleanup):
+    namespace: dict = {"__name__": "writing_tasks_doc"}
+    for block in python_blocks():
+        exec(compile(block, str(DOC), "exec"), namespace)
+    sae, *references = namespace["records"]
+    assert sae.evaluator.name == "supervised" and sae.sae.role == "sae"
+    assert sae.metrics["edit_pairs"] >= 100
+    interval = sae.main_interval
+    assert interval.low <= sae.main_value <= interval.high
+    by_name = {r.sae.name: r for r in references}
+    assert sorted(by_name) == ["neurons", "pca", "random", "supervised"]
+    # the SAE's edits move answers far more often than a random dictionary's
+    assert interval.low > by_name["random"].main_interval.high

@@ -26,7 +26,7 @@ from saebench.tasks.base import Task, TaskPrompt
 
 HOOK = "blocks.0.hook_resid_post"
 D = 32
-ENTITIES = [f"e{i}" for i in range(16)]  # e0..e7 train, e8..e15 held out
+ENTITIES = [f"e{i}" for i in range(20)]  # e0..e7 train, e8..e15 held out, e16..e19 val
 COUNTRIES = ("red", "blue")
 CONTINENTS = ("small", "big")
 TEMPLATES = {  # (train template, held-out template) per attribute; the entity ends each
@@ -44,18 +44,21 @@ def continent_of(i: int) -> str:
     return CONTINENTS[(i // 2) % 2]
 
 
+def entity_split(i: int) -> str:
+    return "train" if i < 8 else "test" if i < 16 else "val"
+
+
 class PlantedTask(Task):
     """The planted world's prompts; ``instance_split`` maps them onto RAVEL's splits."""
 
     name = "planted-cities"
     version = "1"
-    splits = ("train", "test")
+    splits = ("train", "val", "test")
 
     def build(self, split: str) -> list[TaskPrompt]:
-        held_out = split == "test"
         out = []
         for i, entity in enumerate(ENTITIES):
-            if (i >= 8) != held_out:
+            if entity_split(i) != split:
                 continue
             attrs = {"city": entity, "country": country_of(i), "continent": continent_of(i)}
             for asks, templates in TEMPLATES.items():
@@ -86,7 +89,9 @@ class PlantedTask(Task):
         held_template = prompt.tags["template"] == 1
         if prompt.split == "train":
             return "context" if held_template else "train"
-        return None if held_template else "entity"
+        if held_template:
+            return None
+        return "val" if prompt.split == "val" else "entity"
 
 
 @dataclass

@@ -116,7 +116,12 @@ def test_normalise_keeps_words_and_signed_integers():
 def test_survivors_count_every_prompt_of_each_instance_split(ravel_answers):
     labels, entity_split = raw("entity_attributes"), raw("entity_to_split")
     templates, template_split = raw("attribute_to_prompts"), raw("prompt_to_split")
-    pairs = {("train", "train"): "train", ("test", "train"): "entity", ("train", "test"): "context"}
+    pairs = {
+        ("train", "train"): "train",
+        ("val", "train"): "val",
+        ("test", "train"): "entity",
+        ("train", "test"): "context",
+    }
     expected = Counter()
     for entity, row in labels.items():
         for attribute in ("Country", "Continent", "Language"):
@@ -181,10 +186,12 @@ def test_cause_pairs_satisfy_their_definition(instances, ravel_answers):
     for pair in pairs:
         b, s, t = pair.base, pair.source, pair.target
         assert id(b) in kept and id(s) in kept  # both answered by the model
-        assert b.asks == s.asks == pair.asks == t
-        assert template_of(b) == template_of(s) and entity_of(b) != entity_of(s)
+        assert b.asks == s.asks == pair.asks == t  # a template of the same attribute
+        assert entity_of(b) != entity_of(s)
         assert b.attributes[t] != s.attributes[t]
         assert pair.expected == s.answer == s.attributes[t]
+    # RAVEL draws the source's template among the attribute's templates, not the base's only
+    assert any(template_of(p.base) != template_of(p.source) for p in pairs)
 
 
 def test_isolation_pairs_satisfy_their_definition(instances, ravel_answers):
@@ -194,7 +201,6 @@ def test_isolation_pairs_satisfy_their_definition(instances, ravel_answers):
         b, s, t = pair.base, pair.source, pair.target
         assert id(b) in kept and id(s) in kept
         assert b.asks == s.asks == pair.asks != t
-        assert template_of(b) == template_of(s)
         assert b.attributes[t] != s.attributes[t]  # the target differs ...
         assert b.attributes[b.asks] != s.attributes[b.asks]  # ... and so does the answer
         assert pair.expected == b.answer == b.attributes[b.asks]
@@ -212,15 +218,15 @@ def test_pairs_are_capped_per_target_split_and_kind(instances, ravel_answers):
     every = make_pairs(ravel_answers, n_pairs=100_000, targets=["Continent"])
     pairs = every.select(split="entity", kind="cause")
     keys = [(id(p.base), entity_of(p.source)) for p in pairs]
-    assert len(keys) == len(set(keys))  # exhausted: every distinct pair once
-    possible = sum(
-        1
-        for b in ravel_answers.kept["entity"]
-        if b.asks == "Continent"
-        for s in ravel_answers.kept["entity"]
-        if s.asks == "Continent"
-        and template_of(s) == template_of(b)
-        and s.attributes["Continent"] != b.attributes["Continent"]
+    assert len(keys) == len(set(keys))  # exhausted: every distinct (base, source entity) once
+    possible = len(
+        {
+            (id(b), entity_of(s))
+            for b in ravel_answers.kept["entity"]
+            if b.asks == "Continent"
+            for s in ravel_answers.kept["entity"]
+            if s.asks == "Continent" and s.attributes["Continent"] != b.attributes["Continent"]
+        }
     )
     assert len(pairs) == possible
 
@@ -229,7 +235,12 @@ def test_splits_do_not_leak(instances):
     entity_split, template_split = raw("entity_to_split"), raw("prompt_to_split")
     templates = raw("attribute_to_prompts")
     text_split = {t.rstrip(): template_split[t] for items in templates.values() for t in items}
-    want = {"train": ("train", "train"), "entity": ("test", "train"), "context": ("train", "test")}
+    want = {
+        "train": ("train", "train"),
+        "val": ("val", "train"),
+        "entity": ("test", "train"),
+        "context": ("train", "test"),
+    }
     for pair in instances.pairs:
         for prompt in (pair.base, pair.source):
             got = (entity_split[entity_of(prompt)], text_split[template_of(prompt)])
@@ -239,24 +250,33 @@ def test_splits_do_not_leak(instances):
     assert train and not {entity_of(p.base) for p in train} & held_out
 
 
-def test_source_values_are_reweighted_to_uniform(ravel_answers):
-    """24 of the 33 train cities are in Europe: drawn by entity, a non-European base would get
-    a European source 24/30 of the time; drawn by value first, a third of the time."""
-    bases = [p for p in ravel_answers.kept["train"] if p.asks == "Continent"]
-    to_europe = Counter()
-    from_europe = Counter()
-    for seed in range(3):
-        inst = make_pairs(ravel_answers, targets=["Continent"], n_pairs=len(bases), seed=seed)
-        for pair in inst.select(split="train", kind="cause"):
-            if pair.base.attributes["Continent"] == "Europe":
-                from_europe[pair.expected] += 1
-            else:
-                to_europe[pair.expected == "Europe"] += 1
-    share = to_europe[True] / sum(to_europe.values())
-    assert 0.2 < share < 0.5, to_europe
-    assert set(from_europe) == {"Asia", "Africa", "South America"}
-    total = sum(from_europe.values())
-    assert all(0.25 < n / total < 0.42 for n in from_europe.values()), from_europe
+@pytest.mark.parametrize("split, k", [("entity", 10), ("context", 20)])
+def test_sources_are_drawn_with_ravels_soft_weighting(split, k):
+    """RAVEL weighs a source 1/(k + count of its value): 90 entities of value "big" and 10 of
+    "small" give "small" 10/(k+10) / (10/(k+10) + 90/(k+90)) of the draws (0.34 at k=10,
+    0.40 at k=20); uniform over entities would give 0.10 and uniform over values 0.50."""
+    import random
+
+    from saebench.evaluators.ravel.instances import SMOOTHING, _Sampler
+    from saebench.tasks.base import TaskPrompt
+
+    def prompt(entity, value, template):
+        text = template % entity
+        span = (text.index(entity), text.index(entity) + len(entity))
+        return TaskPrompt(text, {"entity": span}, value, {"city": entity, "v": value}, "v", "x")
+
+    templates = ["%s is in", "we went to %s in"]
+    others = [(f"c{v}{i}", v) for v, n in (("big", 90), ("small", 10)) for i in range(n)]
+    prompts = [prompt(e, v, templates[i % 2]) for i, (e, v) in enumerate(others)]
+    base = prompt("b0", "base", templates[0])
+    sampler = _Sampler([base, *prompts], SMOOTHING[split])
+    rng = random.Random(0)
+    drawn = [sampler.source(base, "v", None, rng) for _ in range(3000)]
+    want = (10 / (k + 10)) / (10 / (k + 10) + 90 / (k + 90))
+    assert SMOOTHING[split] == k
+    assert abs(sum(p.answer == "small" for p in drawn) / 3000 - want) < 0.03
+    # the source's template is any of the attribute's, the base's own or another
+    assert {p.text.replace(p.attributes["city"], "%s") for p in drawn} == set(templates)
 
 
 def test_pairs_are_deterministic_and_independent_of_other_targets(ravel_answers, instances):
@@ -276,7 +296,7 @@ import hashlib, sys
 from saebench.evaluators.ravel.instances import Answered, instance_split, make_pairs
 from saebench.tasks import build_task
 task = build_task("ravel", {"data_dir": sys.argv[1]})
-kept = {"train": [], "entity": [], "context": []}
+kept = {"train": [], "val": [], "entity": [], "context": []}
 for p in task.prompts():
     if split := instance_split(task, p):
         kept[split].append(p)  # as if the model answered every prompt
@@ -303,7 +323,7 @@ def test_pairs_do_not_depend_on_the_process(tmp_path):
             check=True,
         )
         outputs.append(run.stdout)
-    assert outputs[0] == outputs[1] and int(outputs[0].split()[0]) == 3 * 3 * 2 * 30
+    assert outputs[0] == outputs[1] and int(outputs[0].split()[0]) == 3 * 4 * 2 * 30
 
 
 def test_build_instances_is_answered_then_paired(zoo, runner, zoo_answers):
@@ -311,7 +331,7 @@ def test_build_instances_is_answered_then_paired(zoo, runner, zoo_answers):
     assert inst.survivors == zoo_answers.survivors and inst.answer_tokens == 1
     paired = make_pairs(zoo_answers, targets=["country"], n_pairs=16, seed=2)
     assert [(p.base, p.source) for p in inst.pairs] == [(p.base, p.source) for p in paired.pairs]
-    assert {p.split for p in inst.pairs} == {"train", "entity", "context"}
+    assert {p.split for p in inst.pairs} == {"train", "val", "entity", "context"}
     assert all(p.target == "country" for p in inst.pairs)
 
 

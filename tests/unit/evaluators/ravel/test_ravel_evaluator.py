@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from helpers import make_sae
 from pydantic import ValidationError
-from ravel_planted import planted_world
+from ravel_planted import HOOK, planted_world
 
 from saebench.errors import SaebenchError
 from saebench.evaluators import EvalContext
@@ -15,13 +15,16 @@ from saebench.models.interventions import ModelRunner
 from saebench.planning import parse_config
 
 SMALL = {
+    "position": "entity",
     "n_pairs": 16,
+    "n_train_pairs": 16,
+    "n_val_pairs": 8,
     "batch_size": 16,
     "mask_steps": 60,
     "mask_lr": 0.1,
-    "das_steps": 60,
+    "das_max_steps": 60,
     "das_lr": 0.05,
-    "das_dim": 1,
+    "das_dims": [1],
 }
 
 
@@ -46,24 +49,44 @@ def right_alone():
         torch.set_num_threads(before)
 
 
+def _refs(result):
+    return {r.method: r for r in result.references}
+
+
 def test_the_record_scores_the_sae_beside_its_references(right_alone):
     m, d = right_alone.metrics, right_alone.details
     assert d["status"] == "ok" and d["targets"] == ["continent", "country"]
+    assert d["variant"] == "ravel" and d["position"] == "entity"
     assert m.disentanglement >= 0.9 and m.cause >= 0.9 and m.isolation >= 0.9
-    assert m.disentanglement_context >= 0.9
-    assert m.disentanglement_das >= 0.9
+    assert m.disentanglement_context >= 0.9 and m.disentanglement_train >= 0.9
     assert "note" not in d  # the patched column matters here: no inert-column warning
-    # the planted directions are not neurons: the baseline is worse than the right SAE
-    assert m.relative_to_neurons == pytest.approx(m.disentanglement - m.disentanglement_neurons)
-    assert m.relative_to_das == pytest.approx(m.disentanglement - m.disentanglement_das)
-    assert m.n_pairs_entity == sum(
-        s["n_cause"] + s["n_isolation"]
-        for s in (d["scores"]["mdbm"][t]["entity"] for t in d["targets"])
+    refs = _refs(right_alone)
+    assert sorted(refs) == ["das", "mdas", "neurons", "neurons_linear", "pca"]
+    for ref in refs.values():  # a reference reads like the SAE: RAVEL's own metric names
+        assert ref.hook_name == HOOK and set(ref.metrics) >= {"disentanglement", "cause"}
+        assert ref.intervals["disentanglement"].unit == "pairs"
+    assert refs["mdas"].metrics["disentanglement"] >= 0.9
+    assert refs["neurons"].size == 64 and refs["neurons_linear"].size <= 32
+    # no reference value hides in a metric name any more
+    assert not any(k.endswith(("_das", "_pca", "_neurons")) for k in type(m).model_fields)
+    assert right_alone.sample_sizes["pairs_entity_cause"] == sum(
+        d["scores"]["mdbm"][t]["entity"]["n_cause"] for t in d["targets"]
     )
-    for method in ("mdbm", "probe", "neurons", "pca", "das"):
+    for method in ("mdbm", "probe"):
         for target in d["targets"]:
-            assert set(d["scores"][method][target]) == {"entity", "context"}
+            assert set(d["scores"][method][target]) == {"train", "entity", "context"}
     assert d["survivors"]["country"]["entity"] == {"prompts": 8, "correct": 8}
+
+
+def test_every_estimate_has_an_interval_over_pairs_and_a_null(right_alone):
+    m, intervals = right_alone.metrics, right_alone.intervals
+    for name in ("disentanglement", "cause", "isolation", "disentanglement_context"):
+        iv = intervals[name]
+        assert iv.method == "bootstrap" and iv.unit == "pairs" and iv.n > 0
+        assert iv.low <= getattr(m, name) <= iv.high
+    # the empty mask on the same pairs: the base's answers stay (isolation 1, cause 0)
+    assert right_alone.nulls["disentanglement"] == pytest.approx(0.5)
+    assert right_alone.nulls["cause"] == 0.0 and right_alone.nulls["isolation"] == 1.0
 
 
 def test_numbers_do_not_depend_on_which_saes_share_the_run(right_alone):
@@ -74,21 +97,31 @@ def test_numbers_do_not_depend_on_which_saes_share_the_run(right_alone):
     assert right.metrics == right_alone.metrics
     assert right.details["scores"] == right_alone.details["scores"]
     assert wrong.metrics.disentanglement < right.metrics.disentanglement
-    # references are paid once: one slot per reference, the same object for both SAEs
+    # references are paid once: one slot per reference, the same numbers for both SAEs
     slots = [k for k in shared if k[0] == "ravel-reference"]
-    assert sorted(k[3] for k in slots) == ["das", "neurons", "pca"]
-    assert wrong.details["scores"]["das"] == right.details["scores"]["das"]
+    assert sorted(k[4] for k in slots) == ["das", "mdas", "neurons", "neurons_linear", "pca"]
+    assert _refs(wrong)["das"].metrics == _refs(right)["das"].metrics
 
 
-def test_several_seeds_give_per_seed_values_and_their_mean():
+def test_each_seed_redraws_the_pairs_and_keeps_its_values():
     result = _finish(planted_world().right, {}, seeds=[0, 1], references=["neurons"])
     values = result.seeds["disentanglement"]
     assert len(values) == 2
     assert result.metrics.disentanglement == pytest.approx(sum(values) / 2)
-    assert len(result.seeds["disentanglement_neurons"]) == 2
-    assert result.metrics.disentanglement_das is None and result.metrics.relative_to_das is None
+    assert len(_refs(result)["neurons"].seeds["disentanglement"]) == 2
     per_seed = result.details["per_seed"]["mdbm"]["country"]["entity"]
     assert len(per_seed) == 2 and len(result.details["selected_latents"]["mdbm"]["country"]) == 2
+    assert result.sample_sizes["seeds"] == 2
+
+
+def test_seeds_draw_different_pairs():
+    from saebench.evaluators.ravel.instances import answered, make_pairs
+
+    world = planted_world()
+    answers = answered(world.task, ModelRunner(world.model))
+    pairs = [make_pairs(answers, n_pairs=6, seed=s).pairs for s in (0, 1)]
+    keys = [[(p.base.text, p.source.text) for p in found] for found in pairs]
+    assert keys[0] != keys[1]
 
 
 def test_a_transcoder_is_skipped_with_a_status():
@@ -124,6 +157,7 @@ def test_the_task_is_zoo_cities_unless_ravel_data_is_given():
         ({"seeds": []}, "seeds"),
         ({"n_pairs": 0}, "n_pairs"),
         ({"references": ["sae"]}, "references"),
+        ({"das_dims": [0]}, "das_dims"),
     ],
 )
 def test_bad_settings_are_refused(values, word):
@@ -136,5 +170,5 @@ def test_bad_settings_are_refused(values, word):
 
 def test_the_quickstart_preset_is_a_valid_config():
     config = RavelConfig(**QUICKSTART_CONFIG)
-    assert config.n_pairs < RavelConfig().n_pairs and config.mask_steps < RavelConfig().mask_steps
+    assert config.mask_steps <= RavelConfig().mask_steps
     assert RavelEvaluator.quickstart == QUICKSTART_CONFIG

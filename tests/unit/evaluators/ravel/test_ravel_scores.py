@@ -69,16 +69,18 @@ def test_relative_scores_are_differences():
 
 def test_an_inert_column_is_flagged_when_even_das_changes_no_answer():
     from saebench.evaluators.ravel.evaluator import RavelConfig
-    from saebench.evaluators.ravel.methods import MethodResult
+    from saebench.evaluators.ravel.methods import MethodResult, SeedRun
     from saebench.evaluators.ravel.run import _inert_column
 
     def das(cause):
-        return {"das": MethodResult(scores={"country": {"entity": {"cause": cause}}})}
+        run = SeedRun(scores={"country": {"entity": {"cause": cause}}})
+        return {"das": MethodResult(runs=[run])}
 
     # the zoo model at the entity token: DAS, trained to change the answer, changes none
-    note = _inert_column(das(0.0), RavelConfig(), "blocks.1.hook_resid_post")
+    entity = RavelConfig(position="entity")
+    note = _inert_column(das(0.0), entity, "blocks.1.hook_resid_post")
     assert "0% of the answers" in note and "ravel.position=last" in note
-    assert _inert_column(das(0.6), RavelConfig(), "h") is None
+    assert _inert_column(das(0.6), entity, "h") is None
     assert _inert_column({}, RavelConfig(references=["neurons"]), "h") is None
     at_last = _inert_column(das(0.01), RavelConfig(position="last"), "h")
     assert "the last token" in at_last and "position=last" not in at_last

@@ -99,3 +99,29 @@ def test_latent_weights_sum_to_one_by_hand():
     w = control.latent_weights(sae, torch.tensor([[1.0, 1.0]]))
     assert torch.allclose(w, torch.tensor([[0.4, 0.6]], dtype=torch.float64))
     assert torch.allclose(control.row_scale(sae, torch.zeros(1, 2)), torch.ones(1))
+
+
+def test_the_edit_size_is_chosen_on_the_other_half_of_the_pairs():
+    """Issue 17 part 7: the best of several sizes, chosen on the pairs it is scored on, reports
+    the maximum of noisy accuracies. Here every size hits half the pairs by chance; choosing
+    on the same pairs reports 0.5, choosing on the other half reports what a size chosen in
+    advance gets on new pairs: 0."""
+    import numpy as np
+
+    from saebench.evaluators.supervised.scoring import best_size, cross_fitted
+
+    hits = {
+        1: np.array([1.0, 1, 0, 0]),
+        2: np.array([0.0, 0, 1, 1]),
+        4: np.array([1.0, 0, 1, 0]),
+    }
+    folds = np.array([0, 0, 1, 1])
+    on_the_same_pairs = hits[best_size(hits, np.ones(4, dtype=bool))].mean()
+    assert on_the_same_pairs == 0.5
+    held_out, chosen = cross_fitted(hits, folds)
+    assert chosen == {0: 2, 1: 1}  # fold 0 is scored at the size fold 1 liked best
+    assert held_out.tolist() == [0.0, 0.0, 0.0, 0.0]
+    # a size that is truly better wins on both halves and keeps its accuracy
+    better = {1: np.array([0.0, 1, 0, 0]), 8: np.array([1.0, 1, 1, 0])}
+    held_out, chosen = cross_fitted(better, folds)
+    assert chosen == {0: 8, 1: 8} and held_out.mean() == 0.75

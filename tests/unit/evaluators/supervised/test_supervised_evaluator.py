@@ -15,7 +15,7 @@ from saebench.tasks import zoo_ioi
 from saebench.tasks.base import Task, TaskConfig, TaskPrompt
 
 SMALL = {
-    "task_config": {"n": 120},
+    "task_config": {"n": 600},  # enough prompts per name for some names to be edited
     "n_eval": 40,
     "n_pairs": 20,
     "edit_builders": ["swap_io_s", "change_s"],
@@ -53,54 +53,78 @@ def test_needs_and_defaults():
     needs = SupervisedEvaluator.needs_for(SupervisedConfig())
     assert not needs.activations and needs.model_runner
     assert needs.task.name == "zoo-ioi" and needs.task.config == {}
-    assert SupervisedConfig(**QUICKSTART_CONFIG).n_eval < SupervisedConfig().n_eval
+    quick = SupervisedConfig(**QUICKSTART_CONFIG)
+    assert len(quick.aware_sizes) < len(SupervisedConfig().aware_sizes)
     assert SupervisedEvaluator.quickstart == QUICKSTART_CONFIG
-    fields = SupervisedEvaluator.Metrics.model_fields
-    assert all(metric in fields for metric in SupervisedEvaluator.references.values())
+    assert "references" not in vars(SupervisedEvaluator)  # references are records now
 
 
-def test_every_axis_is_scored_with_the_supervised_values_beside(records):
+def _references(records) -> dict:
+    return {r.sae.name: r for r in records if r.sae.role == "reference"}
+
+
+def test_every_axis_is_scored_with_intervals_and_nulls(records):
     sae = records[0]
     m, d = sae.metrics, sae.details
     assert d["status"] == "ok" and d["position"] == "end" and d["metric_builder"] == "swap_io_s"
     for key in (
         "edit_accuracy_aware",
         "edit_accuracy_agnostic",
-        "edit_accuracy_supervised",
-        "sufficiency_sae",
-        "sufficiency_supervised",
-        "necessity_sae",
+        "edit_accuracy_aware_normalised",
+        "sufficiency",
+        "necessity",
         "mean_best_f1",
         "fraction_values_covered",
     ):
         assert m[key] is not None, key
-    for key in ("edit_accuracy_aware", "edit_accuracy_supervised", "mean_best_f1"):
+        iv = sae.intervals[key]
+        assert iv.low <= m[key] <= iv.high, key
+    for key in ("edit_accuracy_aware", "mean_best_f1"):
         assert 0.0 <= m[key] <= 1.0
+    assert sae.intervals["edit_accuracy_aware"].unit == "pairs"
+    assert sae.intervals["edit_accuracy_aware"].n == sae.sample_sizes["pairs"] == m["edit_pairs"]
+    assert sae.intervals["sufficiency"].unit == "prompts"
+    assert sae.intervals["mean_best_f1"].unit == "values"
     assert m["logit_diff_clean"] > m["logit_diff_mean_ablated"]
+    # nulls: a no-op edit scores 0 on the kept pairs; F1 against permuted labels is above 0
+    assert sae.nulls["edit_accuracy_aware"] == 0.0
+    assert 0.0 < sae.nulls["mean_best_f1"] < 1.0
+    assert not any(k.endswith(("_supervised", "_neurons", "_pca", "_random")) for k in m)
+
+
+def test_the_supervised_dictionary_and_baselines_are_reference_records(records):
+    refs = _references(records)
+    assert sorted(refs) == ["neurons", "pca", "random", "supervised"]
+    hook = "blocks.1.hook_resid_post"
+    assert refs["pca"].sae.uri == f"reference:supervised/pca@{hook}"
     # the exact bases reconstruct exactly: sufficiency and necessity 1 on the real model
     for name in ("neurons", "pca"):
-        base = d["baselines"][name]["metrics"]
-        assert base["sufficiency"] == pytest.approx(1.0, abs=1e-4)
-        assert base["necessity"] == pytest.approx(1.0, abs=1e-4)
+        assert refs[name].metrics["sufficiency"] == pytest.approx(1.0, abs=1e-4)
+        assert refs[name].metrics["necessity"] == pytest.approx(1.0, abs=1e-4)
     # the supervised dictionary edits far better than a random dictionary
-    random_aware = d["baselines"]["random"]["metrics"]["edit_accuracy_aware"]
-    assert m["edit_accuracy_aware_random"] == random_aware
-    assert m["edit_accuracy_supervised"] > random_aware + 0.3
+    supervised = refs["supervised"].metrics["edit_accuracy_aware"]
+    assert supervised > refs["random"].metrics["edit_accuracy_aware"] + 0.3
+    assert refs["supervised"].intervals["edit_accuracy_aware"].n == records[0].sample_sizes["pairs"]
+    # the normalised score is the raw one over the supervised edit's, on the same pairs
+    m = records[0].metrics
+    assert m["edit_accuracy_aware_normalised"] == pytest.approx(
+        m["edit_accuracy_aware"] / supervised
+    )
 
 
 def test_a_transcoder_gets_a_status_not_a_crash(records):
     rec = records[1]
+    assert rec.sae.name == "transcoder-mlp"
     assert rec.details["status"].startswith("skipped: a transcoder")
     assert all(v is None for v in rec.metrics.values())
 
 
 def test_a_record_does_not_depend_on_the_other_saes_of_the_run(records):
-    alone = _run(["zoo:resid-topk-16"], SMALL)[0]
-    assert alone.metrics == pytest.approx(records[0].metrics, rel=1e-6)
-    for name, base in records[0].details["baselines"].items():
-        assert alone.details["baselines"][name]["metrics"] == pytest.approx(
-            base["metrics"], rel=1e-6
-        )
+    alone = _run(["zoo:resid-topk-16"], SMALL)
+    assert alone[0].metrics == pytest.approx(records[0].metrics, rel=1e-6)
+    assert alone[0].intervals == records[0].intervals
+    for name, ref in _references(records).items():
+        assert _references(alone)[name].metrics == pytest.approx(ref.metrics, rel=1e-6)
 
 
 def test_an_unknown_position_is_a_user_error():
@@ -175,6 +199,18 @@ def test_a_task_declared_in_python_runs_unchanged():
     assert d["status"] == "ok", d["status"]
     assert d["position"] == "final" and d["metric_builder"] == "swap"
     assert d["attribute_sets"] == ["indirect", "subject"]
-    assert rec.metrics["sufficiency_supervised"] is not None
-    assert rec.metrics["edit_accuracy_supervised"] is not None
+    assert rec.metrics["sufficiency"] is not None
     assert rec.task.name == "tiny-ioi-supervised"
+
+
+@pytest.mark.slow  # two zoo runs, about a minute on a busy 2-core machine
+def test_the_same_numbers_with_one_or_two_torch_threads():
+    """Issue 17 part 5: a Ray worker runs one torch thread, a local run two."""
+    import torch
+
+    out = []
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        records = _run(["zoo:resid-topk-16"], SMALL)
+        out.append({r.sae.uri: (r.metrics, r.intervals, r.nulls) for r in records})
+    assert out[0] == out[1]
