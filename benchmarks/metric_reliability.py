@@ -65,6 +65,8 @@ def _parse(argv):
     parser.add_argument("--set", action="append", default=[], help="EVALUATOR.FIELD=VALUE")
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--json", help="also write the cards to this file")
+    parser.add_argument("--llm-model", help="judge of autointerp (e.g. saebench-sim)")
+    parser.add_argument("--llm-base-url", help="its server (e.g. `saebench llm-sim`'s URL)")
     return parser.parse_args(argv)
 
 
@@ -91,12 +93,20 @@ def collect(name: str, args) -> dict[str, list[tuple[float | None, float | None]
             records = saebench.evaluate(
                 rows_of(args), model="zoo", dataset=dataset or "zoo", evaluators=[name],
                 configs={name: config}, n_tokens=args.tokens, out_dir=out, progress=False,
+                llm=_llm(args, out),
             )  # fmt: skip
         for record in records:
             interval = record.main_interval
             half = interval.half_width if interval is not None else None
             runs.setdefault(_label(record), []).append((record.main_value, half))
     return runs
+
+
+def _llm(args, out: str) -> dict | None:
+    """The judge for autointerp; each seed gets a fresh response cache (a real rerun)."""
+    if not args.llm_model:
+        return None
+    return {"model": args.llm_model, "base_url": args.llm_base_url, "cache_dir": out}
 
 
 def _config(cls, args, seed: int) -> dict:

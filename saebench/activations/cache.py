@@ -188,6 +188,7 @@ def _unshared(tensors: dict[str, Tensor]) -> dict[str, Tensor]:
 
 
 def _write_shard(path: Path, tensors: dict[str, Tensor], meta: dict[str, str]) -> None:
+    from safetensors import SafetensorError
     from safetensors.torch import save_file
 
     tmp = None
@@ -200,7 +201,7 @@ def _write_shard(path: Path, tensors: dict[str, Tensor], meta: dict[str, str]) -
         os.close(fd)
         save_file(tensors, tmp, metadata=meta)
         os.replace(tmp, path)
-    except OSError as exc:
+    except (OSError, SafetensorError) as exc:  # safetensors reports a full disk its own way
         raise _unwritable(path, exc) from exc
     finally:
         if tmp is not None:
@@ -246,9 +247,10 @@ def _read_json(path: Path):
         return None
 
 
-def _unwritable(path: Path, exc: OSError) -> SaebenchError:
+def _unwritable(path: Path, exc: Exception) -> SaebenchError:
+    reason = getattr(exc, "strerror", None) or exc
     return SaebenchError(
-        f"cannot write the activation cache at {path} ({exc.strerror or exc}); free space or "
+        f"cannot write the activation cache at {path} ({reason}); free space or "
         "pass another cache_dir (TMPDIR moves the temporary one)"
     )
 

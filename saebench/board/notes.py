@@ -25,9 +25,11 @@ class Note:
     interval: str  # "95% bootstrap over pairs"; "" when no record has one
     null: str  # the main metric's null ("0.5", "0.48–0.52"); "" when none
     partial: int  # records whose work partly failed
+    variant: str = ""  # an evaluator's own name for a departure from its method (details)
 
     def line(self) -> str:
         parts = [self.column, f"v{self.version}, config {self.config_hash[:8]}"]
+        parts += [self.variant] if self.variant else []
         parts += [self.sizes] if self.sizes else []
         parts += [f"±: {self.interval}"] if self.interval else ["no interval"]
         parts += [f"null {self.null}"] if self.null else []
@@ -59,9 +61,18 @@ def section_notes(records: list[EvalRecord], columns) -> list[Note]:
                 interval=_interval_text(group, main),
                 null=_null_text(group, main),
                 partial=sum(r.status == "partial" for r in group),
+                variant=_variant(group),
             )
         )
     return notes
+
+
+def _variant(group: list[EvalRecord]) -> str:
+    """What the records call their variant when it is not the method itself (RAVEL at a
+    position other than RAVEL's, say), so a table never passes it off as the method."""
+    names = {str(r.details.get("variant")) for r in group if r.details.get("variant")}
+    names.discard(group[0].evaluator.name)
+    return ", ".join(sorted(names))
 
 
 def _sizes(group: list[EvalRecord]) -> str:

@@ -136,7 +136,7 @@ class MdlEvaluator(Evaluator):
         >>> records[0].metrics["description_length_bits_per_token"]
     """
 
-    version = "1"
+    version = "2"
     description = "description length of the codes (bits/token) at a reconstruction tolerance"
     Config = MdlConfig
     Metrics = MdlMetrics
@@ -182,7 +182,14 @@ class MdlEvaluator(Evaluator):
                 for b, f in zip(self.config.dense_bits, summary.dense_fvus, strict=True)
             ],
         }
-        return EvalResult(metrics=self._metrics(summary, curve[chosen]), details=details)
+        metrics = self._metrics(summary, curve[chosen])
+        blocks = int((summary.block_tokens > 0).sum())
+        return EvalResult(
+            metrics=metrics,
+            details=details,
+            intervals={self.main_metric: description_length_interval(summary, chosen)},
+            sample_sizes={"context_blocks": blocks, "tokens": summary.n_tokens},
+        )
 
     def _curve(self, summary: MdlSummary) -> tuple[list[dict], float]:
         """Every candidate precision marked within the FVU limit or not; the limit."""
@@ -211,6 +218,29 @@ class MdlEvaluator(Evaluator):
             fvu_quantized=point["fvu"],
             l0=summary.l0,
         )
+
+
+def description_length_interval(summary: MdlSummary, chosen: int):
+    """A bootstrap over blocks of contexts of the description length at the chosen
+    precision: firing frequencies are resampled, each latent's value entropy is held at its
+    full-sample value (docs/evaluators/mdl.md: the interval covers which latents fire how
+    often, the dominant part of the sampling noise; not the value histograms)."""
+    import numpy as np
+
+    from saebench.toolkit.intervals import bootstrap
+
+    fires, tokens = summary.block_fires, summary.block_tokens
+    present = np.flatnonzero(tokens > 0)
+    fires, tokens = fires[present], tokens[present]
+    entropy = summary.value_entropies[chosen]
+
+    def statistic(picks: np.ndarray) -> float:
+        p = fires[picks.astype(int)].sum(0) / tokens[picks.astype(int)].sum()
+        inner = p[(p > 0) & (p < 1)]
+        firing = float(-(inner * np.log2(inner) + (1 - inner) * np.log2(1 - inner)).sum())
+        return firing + float((p * entropy).sum())
+
+    return bootstrap(np.arange(len(present)), statistic, unit="context_blocks")
 
 
 def dense_precision(target_fvu: float, bits: list[int], fvus: list[float]) -> int | None:

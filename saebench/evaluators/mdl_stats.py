@@ -34,6 +34,9 @@ class Ranges:
     target_mean: Tensor  # [d_out]
 
 
+BLOCKS = 64  # blocks of contexts the description length's interval resamples
+
+
 @dataclass
 class MdlSummary:
     """What the evaluator needs of both passes, as plain numbers."""
@@ -47,6 +50,11 @@ class MdlSummary:
     # per code precision: bits, description length and its two parts, FVU
     curve: list[dict[str, Any]]
     dense_fvus: list[float]  # per dense precision
+    # for the interval: firing counts and tokens per block of contexts, and each latent's
+    # value entropy (bits) at every code precision
+    block_fires: Any = None
+    block_tokens: Any = None
+    value_entropies: list[Any] | None = None
 
 
 class MdlStatistics:
@@ -71,6 +79,8 @@ class MdlStatistics:
         self.target_min: Tensor | None = None
         self.target_max: Tensor | None = None
         self.target_sum: Tensor | None = None
+        self.block_fires: Tensor | None = None  # [BLOCKS, d_sae]
+        self.block_tokens: Tensor | None = None  # [BLOCKS]
         # pass 2
         self.ranges: Ranges | None = None
         self.n_tokens_2 = 0
@@ -103,6 +113,7 @@ class MdlStatistics:
         low = torch.where(active, codes, math.inf).amin(0).double()
         high = torch.where(active, codes, -math.inf).amax(0).double()
         fires = active.sum(0, dtype=torch.int64)
+        self._add_blocks(batch, active)
         if self.fires is None:
             self.fires, self.code_min, self.code_max = fires, low, high
             self.target_min, self.target_max = target.amin(0), target.amax(0)
@@ -115,6 +126,16 @@ class MdlStatistics:
             self.target_max = torch.maximum(self.target_max, target.amax(0))
             self.target_sum += target.sum(0)
         self.n_tokens += codes.shape[0]
+
+    def _add_blocks(self, batch: SaeBatch, active: Tensor) -> None:
+        """Firing counts per block of contexts (context index mod ``BLOCKS``), for the
+        interval: whole contexts stay together, and memory does not grow with tokens."""
+        if self.block_fires is None:
+            self.block_fires = torch.zeros(BLOCKS, active.shape[1], dtype=torch.float64)
+            self.block_tokens = torch.zeros(BLOCKS, dtype=torch.float64)
+        blocks = (batch.row_places()[0] % BLOCKS).cpu()
+        self.block_fires.index_add_(0, blocks, active.cpu().double())
+        self.block_tokens.index_add_(0, blocks, torch.ones(len(blocks), dtype=torch.float64))
 
     def _freeze_ranges(self) -> Ranges:
         if self.fires is None:
@@ -208,6 +229,9 @@ class MdlStatistics:
             fvu=self.sse_exact / self.variance,
             curve=self._curve(),
             dense_fvus=(self.dense.sse / self.variance).tolist(),
+            block_fires=self.block_fires.numpy(),
+            block_tokens=self.block_tokens.numpy(),
+            value_entropies=[e.numpy() for e in value_entropies(self.hist.cpu(), self.config.bits)],
         )
 
     def _curve(self) -> list[dict[str, Any]]:

@@ -72,7 +72,7 @@ class ReconstructionMetrics(EvalMetrics):
 
 
 class ReconstructionEvaluator(Evaluator):
-    version = "2"
+    version = "3"
     description = "MSE, explained variance, cosine, CE-loss and KL recovered when spliced in"
     Config = ReconstructionConfig
     Metrics = ReconstructionMetrics

@@ -43,7 +43,7 @@ class SparsityMetrics(EvalMetrics):
 
 
 class SparsityEvaluator(Evaluator):
-    version = "1"
+    version = "2"
     description = "L0, L1, dead and dense latent fractions, firing-frequency histogram"
     Config = SparsityConfig
     Metrics = SparsityMetrics

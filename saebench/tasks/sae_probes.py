@@ -12,8 +12,8 @@ hash: no order effects); a text given two labels is dropped. Datasets with an
 out-of-distribution file also fill the split ``ood``.
 
 The default subset is ten short-prompt binary datasets that run in minutes on 2 cores
-(``DEFAULT_DATASETS``); ``datasets: all`` takes every binary dataset (the paper's 113 and
-their relatives), and any dataset can be named by key or file name.
+(``DEFAULT_DATASETS``); ``datasets: all`` takes every binary dataset (113, the paper's
+set), and any dataset can be named by key or file name.
 
 Example:
     >>> task = build_task("sae-probes", {"datasets": ["glue_cola"], "max_per_class": 100})

@@ -110,6 +110,9 @@ def _accuracy_interval(matrices, keep: list[int], attrs: list[str], unit: str, c
     if matrices is None or not keep:
         return bootstrap([], unit=unit, seed=config.seed)
     correct, total = matrices[0][keep], matrices[1][keep]
+    # resample only the units these probes tested, so n counts what the estimate rests on
+    tested = np.flatnonzero(np.asarray(total.sum(axis=0)).ravel())
+    correct, total = correct[:, tested], total[:, tested]
     _, group = np.unique([attrs[i] for i in keep], return_inverse=True)
     n_groups = int(group.max()) + 1
 

@@ -314,3 +314,17 @@ def test_two_hooks_holding_one_tensor_are_stored_and_read_back(tmp_path):
     cache.save(0, tokens, {"a": shared, "b": shared})
     loaded = cache.load(0, tokens)
     assert torch.equal(loaded["a"], shared) and torch.equal(loaded["b"], shared)
+
+
+def test_a_full_disk_while_writing_a_shard_is_one_line_naming_the_cache(tmp_path, monkeypatch):
+    """Issue 18 item 9: safetensors raises its own error class on a full disk, not OSError."""
+    from safetensors import SafetensorError
+
+    def full_disk(*args, **kwargs):
+        raise SafetensorError("Error while serializing: IoError(No space left on device)")
+
+    monkeypatch.setattr("safetensors.torch.save_file", full_disk)
+    cache = _cache(tmp_path)
+    with pytest.raises(SaebenchError, match="cannot write the activation cache.*free space"):
+        cache.save(0, _tokens(0), _acts(0))
+    assert not list(tmp_path.rglob("*.tmp"))  # nothing half-written is left behind

@@ -281,3 +281,19 @@ def test_a_control_of_an_sae_with_two_settings_is_shown_once():
     with pytest.warns(SaebenchWarning, match="several settings"):
         frame = board_tables(records).sections[0].frame
     assert frame["sae"].tolist().count("a~permuted") == 1
+
+
+def test_a_variant_of_a_method_is_named_under_the_table():
+    from board_factory import ravel
+
+    from saebench.board.notes import section_notes
+    from saebench.board.tables import board_tables
+
+    record = ravel("a", 0.9, 0.7, 0.95)
+    record.details["variant"] = "position=last: not RAVEL's position (the entity's last token)"
+    board = board_tables([record])
+    lines = [n.line() for n in section_notes([record], board.columns)]
+    assert any("not RAVEL's position" in line for line in lines)
+    plain = ravel("b", 0.9, 0.7, 0.95)
+    plain.details["variant"] = "ravel"  # the method itself: nothing to say
+    assert all("position" not in n.line() for n in section_notes([plain], board.columns))

@@ -290,3 +290,21 @@ def test_saes_on_one_hook_share_the_dense_curve(tiny_model, texts):
     assert len(made) == 2  # one for the pair, one for the single run
     dense = [r.details["dense_curve"] for r in together]
     assert dense[0] == dense[1] == alone[0].details["dense_curve"]
+
+
+def test_the_description_length_has_a_block_bootstrap_interval_free_of_the_batch_size(
+    tiny_model, texts
+):
+    runs = []
+    for batch_size in (3, 16):
+        (record,) = saebench.evaluate(
+            make_sae("topk", k=8), model=tiny_model, dataset=texts, evaluators=["mdl"],
+            n_tokens=2048, context_size=16, batch_size=batch_size, device="cpu", progress=False,
+        )  # fmt: skip
+        runs.append(record)
+    first, second = runs
+    interval = first.main_interval
+    assert interval.unit == "context_blocks" and interval.n == first.sample_sizes["context_blocks"]
+    assert interval.low <= first.main_value <= interval.high and interval.low < interval.high
+    assert second.main_interval.low == pytest.approx(interval.low, rel=1e-6)
+    assert second.main_interval.high == pytest.approx(interval.high, rel=1e-6)

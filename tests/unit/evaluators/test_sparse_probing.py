@@ -398,3 +398,24 @@ def test_the_same_numbers_with_one_or_two_torch_threads():
         sae, raw = probe("zoo:resid-topk-16", config)
         out.append((sae.metrics, sae.intervals, raw.metrics))
     assert out[0] == out[1]
+
+
+def test_a_per_attribute_interval_counts_only_the_units_its_probes_tested():
+    """One attribute's 5 test entities among 50: its interval rests on 5, not on 50."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    from saebench.evaluators.sparse_probing.scores import _accuracy_interval
+
+    hits = np.zeros((2, 50))
+    seen = np.zeros((2, 50))
+    seen[0, :5], hits[0, :4] = 1, 1  # attribute a: entities 0-4, 4 right
+    seen[1, 5:], hits[1, 5:30] = 1, 1  # attribute b: entities 5-49
+    matrices = (csr_matrix(hits), csr_matrix(seen))
+    config = SimpleNamespace(seed=0)
+    alone = _accuracy_interval(matrices, [0], ["a", "b"], "entities", config)
+    both = _accuracy_interval(matrices, [0, 1], ["a", "b"], "entities", config)
+    assert alone.n == 5 and both.n == 50
+    assert alone.low <= 0.8 <= alone.high
