@@ -170,56 +170,12 @@ def _finished_record(out: Path | None, key: str) -> EvalRecord | None:
 
 
 def _evaluate(jobs: list[_Job], model, spec: GroupSpec, panel: list | None = None) -> None:
-    from saebench.activations.shared_pass import SaeSlot, SharedPass
-    from saebench.evaluators.base import EvalContext
-    from saebench.models.interventions import ModelRunner
-    from saebench.planning import parse_config
-    from saebench.registry import evaluators
-    from saebench.registry import sources
-    from saebench.sources import check_serves
-
-    device = spec.settings.device
+    """Make every job's evaluator, stream the shared pass once, then finish each job."""
     token_set = _token_set(spec, model, jobs) if any(job.spec.streams for job in jobs) else None
-    runner = ModelRunner(model)
-    llm = _llm_client(spec) if any(job.spec.llm_model for job in jobs) else None
-    shared: dict = {}
-    tasks: dict = {}  # built once per group, by identity
-    slots: dict[int, SaeSlot] = {}
-    for job in jobs:
-        cls = evaluators.get(job.spec.name)
-        config = parse_config(cls, job.spec.config)
-        context = EvalContext(
-            sae=job.sae,
-            model=model,
-            runner=runner,
-            token_set=token_set,
-            task=_task(job.spec, tasks),
-            device=device,
-            llm=llm if job.spec.llm_model else None,
-            shared=shared,
-            identity=_once_identity(cls, config, job.spec, spec),
-            extras={"panel": panel} if panel is not None else {},
-        )
-        needs = cls.needs_for(config)
-        check_serves(sources.get("model").serves, needs, job.spec.name, "model")
-        job.evaluator = cls(config, context)
-        slot = slots.setdefault(id(job.sae), SaeSlot(job.sae, [], []))
-        slot.evaluators.append(job.evaluator)
-        slot.needs.append(needs)
+    slots = _make_evaluators(jobs, model, spec, token_set, panel)
     started = time.perf_counter()
     if token_set is not None:
-        source = sources.get("model")(
-            model,
-            token_set,
-            device,
-            identity={
-                "model": spec.model.model_dump(exclude={"location"}),
-                "tokens": spec.tokens.model_dump(exclude={"name", "source"}),
-            },
-        )
-        slot_list = list(slots.values())
-        size = spec.settings.batch_size or auto_batch_size(model, slot_list, token_set, device)
-        SharedPass(source, slot_list, size, spec.settings.cache_dir, spec.settings.progress).run()
+        _shared_pass(list(slots.values()), model, token_set, spec)
     shared_seconds = (time.perf_counter() - started) / len(jobs)
     for job in jobs:
         began = time.perf_counter()
@@ -230,6 +186,64 @@ def _evaluate(jobs: list[_Job], model, spec: GroupSpec, panel: list | None = Non
             # once-per-run work this job did for every SAE (CPU seconds), by name
             **{f"once_{k}_cpu_seconds": v for k, v in job.evaluator.context.once_seconds.items()},
         }
+
+
+def _make_evaluators(jobs, model, spec: GroupSpec, token_set, panel) -> dict:
+    """Each job's evaluator with its context, grouped into one slot per SAE; every
+    evaluator's needs checked against what the model source serves."""
+    from saebench.activations.shared_pass import SaeSlot
+    from saebench.evaluators.base import EvalContext
+    from saebench.models.interventions import ModelRunner
+    from saebench.planning import parse_config
+    from saebench.registry import evaluators, sources
+    from saebench.sources import check_serves
+
+    runner = ModelRunner(model)
+    llm = _llm_client(spec) if any(job.spec.llm_model for job in jobs) else None
+    shared: dict = {}
+    tasks: dict = {}  # built once per group, by identity
+    slots: dict[int, SaeSlot] = {}
+    for job in jobs:
+        cls = evaluators.get(job.spec.name)
+        config = parse_config(cls, job.spec.config)
+        needs = cls.needs_for(config)
+        check_serves(sources.get("model").serves, needs, job.spec.name, "model")
+        context = EvalContext(
+            sae=job.sae,
+            model=model,
+            runner=runner,
+            token_set=token_set,
+            task=_task(job.spec, tasks),
+            device=spec.settings.device,
+            llm=llm if job.spec.llm_model else None,
+            shared=shared,
+            identity=_once_identity(cls, config, job.spec, spec),
+            extras={"panel": panel} if panel is not None else {},
+        )
+        job.evaluator = cls(config, context)
+        slot = slots.setdefault(id(job.sae), SaeSlot(job.sae, [], []))
+        slot.evaluators.append(job.evaluator)
+        slot.needs.append(needs)
+    return slots
+
+
+def _shared_pass(slots: list, model, token_set, spec: GroupSpec) -> None:
+    """One streamed pass of the model source over the group's tokens for every slot."""
+    from saebench.activations.shared_pass import SharedPass
+    from saebench.registry import sources
+
+    device = spec.settings.device
+    source = sources.get("model")(
+        model,
+        token_set,
+        device,
+        identity={
+            "model": spec.model.model_dump(exclude={"location"}),
+            "tokens": spec.tokens.model_dump(exclude={"name", "source"}),
+        },
+    )
+    size = spec.settings.batch_size or auto_batch_size(model, slots, token_set, device)
+    SharedPass(source, slots, size, spec.settings.cache_dir, spec.settings.progress).run()
 
 
 def _once_identity(cls, config, evaluator: EvaluatorSpec, spec: GroupSpec) -> dict:

@@ -87,7 +87,10 @@ def run_quickstart(out: Path, n_tokens: int | None = None, progress: bool = True
         # the plan warns of each skipped evaluator; the quickstart lists them once, below
         warnings.filterwarnings("ignore", message="skipped ", category=SaebenchWarning)
         records = run_suite(suite, out / "records", llm=llm, progress=progress)
-    board = board_tables(records)  # one table builder: terminal, report.md, leaderboards
+    # one table builder (terminal, report.md, leaderboards), ranked by downstream fidelity:
+    # the metric every SAE of the zoo has and that controls fall far below on
+    has_ce = any(r.metrics.get("ce_loss_score") is not None for r in records)
+    board = board_tables(records, sort_by=CE_SCORE if has_ce else None)
     print(terminal_tables(board).rstrip("\n"))
     for name, hint in skipped.items():
         print(f"skipped {name}: needs {hint}")

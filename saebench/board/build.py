@@ -42,8 +42,11 @@ BUILT = "BUILT.json"
 GENERATED = (README, CSV, HTML)
 
 
-def build_board(results: Path | str, name: str, out: Path | str = "leaderboards") -> Path:
-    """Build ``out/name`` from every record under ``results`` (see the module docstring)."""
+def build_board(
+    results: Path | str, name: str, out: Path | str = "leaderboards", sort_by: str | None = None
+) -> Path:
+    """Build ``out/name`` from every record under ``results`` (see the module docstring);
+    ``sort_by`` names the column the tables rank by (default: see ``board_tables``)."""
     if not name or Path(name).name != name or name.startswith("."):
         raise SaebenchError(f"--name {name!r}: use a plain folder name such as `zoo`")
     found = sealed_records(results)
@@ -55,7 +58,8 @@ def build_board(results: Path | str, name: str, out: Path | str = "leaderboards"
     previous = built_files(target)
     scratch = Path(out) / f".{name}.building-{os.getpid()}"
     try:
-        written = write_board(records, scratch, name, {r.key: sources[id(r)] for r in records})
+        paths = {r.key: sources[id(r)] for r in records}
+        written = write_board(records, scratch, name, paths, sort_by)
         _move_into_place(scratch, target, written, previous)
     except OSError as exc:
         why = os.strerror(exc.errno) if exc.errno else str(exc)
@@ -139,18 +143,32 @@ def _inside(target: Path, relative: str) -> bool:
     return (target / relative).resolve().is_relative_to(target.resolve())
 
 
-def _write_manifest(folder: Path, files: list[str]) -> None:
-    text = json.dumps({"built_by": "saebench leaderboard build", "files": files}, indent=2)
-    atomic_write_text(folder / BUILT, text + "\n")
+def _write_manifest(folder: Path, files: list[str], sort_by: str | None = None) -> None:
+    manifest = {"built_by": "saebench leaderboard build", "files": files}
+    if sort_by is not None:
+        manifest["sort_by"] = sort_by  # so that publish rebuilds the same tables
+    atomic_write_text(folder / BUILT, json.dumps(manifest, indent=2) + "\n")
+
+
+def built_sort(board: Path) -> str | None:
+    """The column a built board's tables rank by (``--sort`` of its build), if one was given."""
+    try:
+        return json.loads((Path(board) / BUILT).read_text()).get("sort_by")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def write_board(
-    records: list[EvalRecord], target: Path, name: str, sources: dict[str, Path] | None = None
+    records: list[EvalRecord],
+    target: Path,
+    name: str,
+    sources: dict[str, Path] | None = None,
+    sort_by: str | None = None,
 ) -> list[str]:
     """Write every file of a board into ``target`` (a new folder) and ``BUILT.json``
     listing them; returns their paths relative to ``target``. ``sources`` maps a record's key
     to the file it was read from, copied as it is (else the record is written anew)."""
-    board = board_tables(records)  # warns of SAEs with records under several settings
+    board = board_tables(records, sort_by)  # warns of SAEs with records under several settings
     sources = sources or {}
     paths = [_copy_record(target / RECORDS, r, sources.get(r.key)) for r in records]
     plots = board_figures(board, target / PLOTS)
@@ -163,7 +181,7 @@ def write_board(
     if links:
         paths += [p for p in (target / VIEWER).rglob("*") if p.is_file()]
     written = sorted({p.relative_to(target).as_posix() for p in paths})
-    _write_manifest(target, written)
+    _write_manifest(target, written, sort_by)
     return written
 
 

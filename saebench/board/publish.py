@@ -32,7 +32,15 @@ import warnings
 from functools import cache
 from pathlib import Path
 
-from saebench.board.build import GENERATED, MANIFEST, PLOTS, RECORDS, VIEWER, write_board
+from saebench.board.build import (
+    GENERATED,
+    MANIFEST,
+    PLOTS,
+    RECORDS,
+    VIEWER,
+    built_sort,
+    write_board,
+)
 from saebench.errors import SaebenchError, SaebenchWarning
 from saebench.files import atomic_write_text
 from saebench.identity import stable_hash
@@ -173,7 +181,8 @@ def rebuild_differences(board: Path, records: list[EvalRecord]) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore", SaebenchWarning)
         fresh = Path(tmp) / board.name
-        write_board(sorted(records, key=lambda r: r.key), fresh, board.name)
+        ranked_by = built_sort(board)
+        write_board(sorted(records, key=lambda r: r.key), fresh, board.name, sort_by=ranked_by)
         want, have = _generated(fresh), _generated(board)
     lines = []
     for name in sorted(set(want) | set(have)):

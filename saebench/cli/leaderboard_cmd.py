@@ -33,11 +33,14 @@ def build(
     results: Path = typer.Argument(..., help="folder of result records"),
     name: str = typer.Option(..., "--name", help="leaderboard name, e.g. zoo"),
     out: Path = typer.Option(Path("leaderboards"), "--out", help="parent folder"),
+    sort_by: str = typer.Option(
+        None, "--sort", help="rank by this column, e.g. reconstruction.ce_loss_score"
+    ),
 ) -> None:
     """Write OUT/NAME: records, README.md, leaderboard.csv, plots/ and index.html."""
     from saebench.board.build import build_board
 
-    target = build_board(results, name, out)
+    target = build_board(results, name, out, sort_by)
     n_records = len(list((target / "records").glob("*.json")))
     print(f"built {target}: {n_records} records; open {target / 'index.html'}")
 
