@@ -26,18 +26,17 @@ def list_tasks(as_json: bool = typer.Option(False, "--json")) -> None:
             flags = " ".join(f"--set {f}=..." for f in needed)
             rows.append({**row, "description": f"needs {flags} (see `saebench tasks show {name}`)"})
             continue
-        try:
+        try:  # one task whose data is missing (an optional wheel) must not hide the others
             task = build_task(name)
-        except SaebenchError as exc:  # one broken plug-in must not hide the others
-            rows.append({**row, "description": f"BROKEN: {exc}"})
-            continue
-        row.update(
-            version=task.version,
-            splits=", ".join(task.splits),
-            attributes=", ".join(task.attribute_values()),
-            prompts=len(task.prompts()),
-            description=task.description,
-        )
+            row.update(
+                version=task.version,
+                splits=", ".join(task.splits),
+                attributes=", ".join(task.attribute_values()),
+                prompts=len(task.prompts()),
+                description=task.description,
+            )
+        except SaebenchError as exc:
+            row = {**row, "description": f"unavailable: {exc}"}
         rows.append(row)
     emit_json(rows) if as_json else emit_table(rows)
 

@@ -36,3 +36,19 @@ def test_mark_spans():
     assert mark_spans("When Mary met John", {"b": (14, 18), "a": (5, 9)}) == (
         "When [Mary]{a} met [John]{b}"
     )
+
+
+def test_list_shows_a_task_whose_wheel_is_missing_as_unavailable(monkeypatch):
+    """CI installs no optional wheel: the other tasks must still be listed."""
+    from saebench.data import sae_probes_files
+    from saebench.errors import SaebenchError
+
+    def missing():
+        raise SaebenchError("the sae-probes datasets need the PyPI wheel 'sae-probes'")
+
+    monkeypatch.setattr(sae_probes_files, "dataset_files", missing)
+    result = runner.invoke(app, ["list", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["name"]: row for row in json.loads(result.output)}
+    assert rows["sae-probes"]["description"].startswith("unavailable: the sae-probes datasets")
+    assert rows["zoo-ioi"]["prompts"] == 1500
