@@ -84,7 +84,7 @@ def control_uri(kind: str, uri: str) -> str:
 def collect(name: str, args) -> dict[str, list[tuple[float | None, float | None]]]:
     """(main value, interval half-width) per row and seed."""
     cls = registry.get(name)
-    streams = cls.needs.activations
+    streams = _streams(cls)
     runs: dict[str, list] = {}
     for seed in range(args.seeds):
         config = _config(cls, args, seed)
@@ -100,6 +100,11 @@ def collect(name: str, args) -> dict[str, list[tuple[float | None, float | None]
             half = interval.half_width if interval is not None else None
             runs.setdefault(_label(record), []).append((record.main_value, half))
     return runs
+
+
+def _streams(cls) -> bool:
+    """Whether the evaluator reads the streamed tokens (its needs may depend on its config)."""
+    return cls.needs_for(cls.Config()).activations
 
 
 def _llm(args, out: str) -> dict | None:
@@ -145,7 +150,7 @@ def card(name: str, runs: dict, args, seconds: float) -> str:
         f"### Reliability card: `{name}.{cls.main_metric}`",
         "",
         f"{args.seeds} seeds, preset `{args.preset}`"
-        + (f", {args.tokens:,} tokens per seed (disjoint slices)" if cls.needs.activations else "")
+        + (f", {args.tokens:,} tokens per seed (disjoint slices)" if _streams(cls) else "")
         + f"; {seconds:.0f} s wall on this machine. Command: "
         f"`python benchmarks/metric_reliability.py --evaluators {name} --preset {args.preset}"
         + (f" --seeds {args.seeds}" if args.seeds != 5 else "")
