@@ -2,7 +2,6 @@
 concurrency limit as seen by the server, order of results."""
 
 import logging
-import os
 import signal
 import threading
 import time
@@ -133,7 +132,9 @@ def test_ctrl_c_drops_the_queued_requests(start_sim, make_client):
 
     def ctrl_c_once_two_are_on_the_wire():
         _wait_for(lambda: server.stats()["in_flight"] >= 2, "two requests in flight")
-        os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, which interrupts waiting
+        # a real Ctrl-C, sent to the main thread itself: a signal the kernel hands to another
+        # thread would leave the main thread asleep in its wait (seen: a hung run)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
 
     # Python's own SIGINT handler, whatever an earlier test or library left installed.
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
