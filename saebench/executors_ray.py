@@ -235,8 +235,11 @@ def _cause(exc: Exception) -> str:
 
 
 def _in_plan_order(groups: Sequence[GroupSpec], records: dict[str, EvalRecord]) -> list[EvalRecord]:
-    keys = [spec.key(sae, e) for spec in groups for sae in spec.saes for e in spec.evaluators]
-    return [records[key] for key in keys if key in records]
+    """Every record the groups gave (references and panels included), as the local
+    executor orders them."""
+    from saebench.executors import in_plan_order
+
+    return in_plan_order(list(records.values()), groups)
 
 
 def _tell(on_event, kind: str, spec: GroupSpec, info: dict) -> None:
