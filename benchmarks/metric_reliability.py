@@ -195,7 +195,9 @@ def _resolution(stats) -> str:
     if not sds:
         return "Smallest resolvable difference: n/a (fewer than two seeds)."
     smallest = 2.77 * statistics.median(sds)
-    return f"Smallest resolvable difference at these sizes (2.77 x median reseed sd): {smallest:.4f}."
+    return (
+        f"Smallest resolvable difference at these sizes (2.77 x median reseed sd): {smallest:.4f}."
+    )
 
 
 def _fmt(value) -> str:
