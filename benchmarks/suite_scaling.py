@@ -40,10 +40,10 @@ def main() -> None:
     # Ray gives each task OMP_NUM_THREADS=num_cpus (1 here); the local run gets the same
     torch.set_num_threads(args.threads)
 
-    from saebench.executors import run_local
-    from saebench.executors_ray import run_ray
     from saebench.resources import Resources
-    from saebench.suites import load_suite
+    from saebench.run.executors import run_local
+    from saebench.run.ray_executor import run_ray
+    from saebench.run.suites import load_suite
 
     suite = load_suite(Path(__file__).parents[1] / "evals" / "quickstart.yaml")
     update = {"tokens": args.tokens} if args.tokens else {}
@@ -102,7 +102,7 @@ def _split(groups, parts: int):
 
 
 def _echo(spec_json: str) -> int:
-    from saebench.planning import GroupSpec
+    from saebench.run.planning import GroupSpec
 
     return len(GroupSpec.model_validate_json(spec_json).saes)
 

@@ -12,18 +12,17 @@ Heavy modules (torch, TransformerLens) load on first use, so ``import saebench``
 from typing import TYPE_CHECKING
 
 from saebench.lazy import lazy_exports
-
-__version__ = "0.1.0"
+from saebench.version import __version__
 
 _EXPORTS = {
     "load_sae": "saebench.adapters.resolve",
     "register_adapter": "saebench.adapters.base",
     "Adapter": "saebench.adapters.base",
-    "evaluate": "saebench.executors",
-    "run_local": "saebench.executors",
-    "plan": "saebench.planning",
-    "GroupSpec": "saebench.planning",
-    "run_group": "saebench.group",
+    "evaluate": "saebench.run.executors",
+    "run_local": "saebench.run.executors",
+    "plan": "saebench.run.planning",
+    "GroupSpec": "saebench.run.planning",
+    "run_group": "saebench.run.group",
     "register_evaluator": "saebench.evaluators.base",
     "register_task": "saebench.tasks.base",
     "Evaluator": "saebench.evaluators.base",
@@ -31,10 +30,10 @@ _EXPORTS = {
     "SaeMetadata": "saebench.sae.metadata",
     "SaebenchError": "saebench.errors",
     "load_model": "saebench.models.load",
-    "save_model": "saebench.models.load",
+    "save_model": "saebench.models.folder",
     "EvalRecord": "saebench.records",
     "load_records": "saebench.records",
-    "records_frame": "saebench.leaderboard",
+    "records_frame": "saebench.results.leaderboard",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -44,12 +43,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from saebench.adapters.resolve import load_sae  # noqa: F401
     from saebench.errors import SaebenchError  # noqa: F401
     from saebench.evaluators.base import Evaluator, register_evaluator  # noqa: F401
-    from saebench.executors import evaluate, run_local  # noqa: F401
-    from saebench.group import run_group  # noqa: F401
-    from saebench.leaderboard import records_frame  # noqa: F401
-    from saebench.models.load import load_model, save_model  # noqa: F401
-    from saebench.planning import GroupSpec, plan  # noqa: F401
+    from saebench.models.folder import save_model  # noqa: F401
+    from saebench.models.load import load_model  # noqa: F401
     from saebench.records import EvalRecord, load_records  # noqa: F401
+    from saebench.results.leaderboard import records_frame  # noqa: F401
+    from saebench.run.executors import evaluate, run_local  # noqa: F401
+    from saebench.run.group import run_group  # noqa: F401
+    from saebench.run.planning import GroupSpec, plan  # noqa: F401
     from saebench.sae.base import Sae  # noqa: F401
     from saebench.sae.metadata import SaeMetadata  # noqa: F401
     from saebench.tasks.base import register_task  # noqa: F401

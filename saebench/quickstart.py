@@ -23,8 +23,8 @@ def runnable_evaluators(llm=None, names=None) -> tuple[list[str], dict[str, str]
     """Evaluators (of ``names``, default every installed one) that can run here, and those
     skipped with the setting that enables them (the ones that ask an LLM, when no judge is
     configured)."""
-    from saebench.planning import llm_hint, resolve_llm
     from saebench.registry import evaluators
+    from saebench.run.planning import llm_hint, resolve_llm
 
     judge = resolve_llm(llm).configured()
     run, skipped = [], {}
@@ -40,7 +40,7 @@ def runnable_evaluators(llm=None, names=None) -> tuple[list[str], dict[str, str]
 def quickstart_suite():
     """The quickstart suite: ``evals/quickstart.yaml`` from the source tree, or the same
     suite built here when saebench is installed without it (a test keeps the two equal)."""
-    from saebench.suites import Suite, load_suite, shipped_suites_dir
+    from saebench.run.suites import Suite, load_suite, shipped_suites_dir
 
     path = shipped_suites_dir() / "quickstart.yaml"
     if path.is_file():
@@ -69,15 +69,15 @@ def run_quickstart(out: Path, n_tokens: int | None = None, progress: bool = True
     Each evaluator runs with its ``quickstart`` settings (smaller pair and latent counts),
     so the whole harness fits in a couple of minutes on a laptop.
     """
-    from saebench.board.render import markdown_tables, terminal_tables
-    from saebench.board.tables import board_tables
-    from saebench.plots import plot_tradeoff
-    from saebench.suites import run_suite
+    from saebench.results.board.render import markdown_tables, terminal_tables
+    from saebench.results.board.tables import board_tables
+    from saebench.results.plots import plot_tradeoff
+    from saebench.run.suites import run_suite
     from saebench.zoo.catalog import sae_names
 
     if not sae_names():
         raise SaebenchError(
-            "the zoo has no SAEs; rebuild them with python -m saebench.zoo.build_saes"
+            "the zoo has no SAEs; rebuild them with python -m saebench.zoo.build.zoo_saes"
         )
     suite = quickstart_suite()
     if n_tokens is not None:

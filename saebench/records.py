@@ -338,7 +338,7 @@ _PACKAGES = ("torch", "transformer-lens", "transformers", "numpy", "safetensors"
 
 
 def provenance(device: str) -> Provenance:
-    from saebench import __version__
+    from saebench.version import __version__
 
     return Provenance(
         saebench_version=__version__,

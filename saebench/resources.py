@@ -15,14 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from saebench.adapters.names import canonical_uri, short_name
 from saebench.errors import SaebenchError
-from saebench.identity import (
-    canonical_uri,
-    model_weights_hash,
-    sae_weights_hash,
-    short_name,
-    tokenizer_hash,
-)
+from saebench.identity import model_weights_hash, sae_weights_hash, tokenizer_hash
 from saebench.records import ModelInfo
 
 _INLINE: weakref.WeakValueDictionary = weakref.WeakValueDictionary()

@@ -17,106 +17,31 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from saebench.adapters.base import Adapter
+from saebench.adapters.control_uri import (  # noqa: F401 (the grammar, importable from here too)
+    KINDS,
+    SCHEME,
+    ControlKind,
+    ControlUri,
+    base_of,
+    check_kinds,
+    control_name,
+    control_uri,
+    is_control,
+    parse_control,
+)
 from saebench.errors import SaebenchError
 
 if TYPE_CHECKING:
     import torch
 
     from saebench.sae import Sae
-
-SCHEME = "control"
-KINDS = ("permuted_decoder", "matched_l0_random", "random_init")
-ControlKind = Literal["permuted_decoder", "matched_l0_random", "random_init"]
-_FORM = "control:KIND[@seed=N]:SAE_URI, e.g. control:permuted_decoder:zoo:resid-topk-16"
-_LOCATION = re.compile(r"^(?P<kind>[A-Za-z0-9_]+)(?:@(?P<option>[^:]*))?:(?P<base>.+)$")
-
-
-@dataclass(frozen=True)
-class ControlUri:
-    kind: str
-    seed: int
-    base: str
-
-    def __str__(self) -> str:
-        return control_uri(self.kind, self.base, self.seed)
-
-
-def control_uri(kind: str, base: str, seed: int = 0) -> str:
-    """The URI of a control; seed 0 is left out, so each control has one spelling."""
-    return f"{SCHEME}:{kind}{f'@seed={seed}' if seed else ''}:{base}"
-
-
-def parse_control(location: str) -> ControlUri:
-    """Read the part of a control URI after ``control:``; a bad one is a one-line error."""
-    uri = f"{SCHEME}:{location}"
-    match = _LOCATION.match(location)
-    if match is None:
-        raise SaebenchError(f"{uri}: not a control URI; write {_FORM}")
-    kind = match["kind"]
-    if kind not in KINDS:
-        raise SaebenchError(f"{uri}: {_unknown(kind)}")
-    seed = _seed(match["option"], uri)
-    base = match["base"]
-    if base.startswith(f"{SCHEME}:"):
-        raise SaebenchError(f"{uri}: a control of a control is not made; name the SAE itself")
-    return ControlUri(kind, seed, base)
-
-
-def _seed(option: str | None, uri: str) -> int:
-    if option is None:
-        return 0
-    name, _, value = option.partition("=")
-    if name != "seed" or not value.isdigit():
-        raise SaebenchError(
-            f"{uri}: bad control option {option!r}; the only option is @seed=N with N a "
-            "whole number, e.g. control:random_init@seed=1:zoo:resid-topk-16"
-        )
-    return int(value)
-
-
-def check_kinds(kinds: str | Sequence[str] | None) -> list[str]:
-    """Control kinds as a list (a comma-separated string is split); unknown ones refused."""
-    if kinds is None:
-        return []
-    if isinstance(kinds, str):
-        kinds = [part.strip() for part in kinds.split(",")]
-    kinds = list(dict.fromkeys(kind for kind in kinds if kind))
-    for kind in kinds:
-        if kind not in KINDS:
-            raise SaebenchError(_unknown(kind))
-    return kinds
-
-
-def _unknown(kind: str) -> str:
-    close = difflib.get_close_matches(kind, KINDS, n=1, cutoff=0.5)
-    hint = f"did you mean {close[0]}? " if close else ""
-    return f"unknown control {kind!r}; {hint}controls: {', '.join(KINDS)}"
-
-
-def is_control(uri: str) -> bool:
-    return str(uri).startswith(f"{SCHEME}:")
-
-
-def base_of(uri: str) -> str:
-    """The SAE a control URI is made from (the URI itself when it is no control)."""
-    return parse_control(uri[len(SCHEME) + 1 :]).base if is_control(uri) else uri
-
-
-def control_name(location: str, base_name: str) -> str:
-    """The label of a control in tables: ``BASE~KIND`` (``~KIND@N`` with a seed), so it
-    sorts beside its SAE."""
-    parsed = parse_control(location)
-    return f"{base_name}~{parsed.kind}{f'@{parsed.seed}' if parsed.seed else ''}"
 
 
 class ControlsSetting(BaseModel):
@@ -142,7 +67,7 @@ class ControlsSetting(BaseModel):
 
     def expand(self, uris: Sequence[str]) -> list[str]:
         """The URIs with the controls of the SAEs the patterns match placed after each."""
-        from saebench.identity import short_name
+        from saebench.adapters.names import short_name
 
         out: list[str] = []
         matched = set()
@@ -174,8 +99,8 @@ class ControlAdapter(Adapter):
 
     @classmethod
     def load(cls, location: str, device: str = "cpu", dtype: torch.dtype | None = None) -> Sae:
+        from saebench.adapters.names import canonical_uri
         from saebench.adapters.resolve import load_sae
-        from saebench.identity import canonical_uri
         from saebench.sae.controls import make_control
 
         parsed = parse_control(location)
@@ -185,7 +110,7 @@ class ControlAdapter(Adapter):
     @classmethod
     def canonical_location(cls, location: str) -> str:
         """The location with its SAE URI canonical and the default seed left out."""
-        from saebench.identity import canonical_uri
+        from saebench.adapters.names import canonical_uri
 
         parsed = parse_control(location)
         return str(ControlUri(parsed.kind, parsed.seed, canonical_uri(parsed.base)))[

@@ -309,19 +309,29 @@ def save_saelens(sae: Sae, path: Path | str) -> Path:
     Labels SAELens has no inference class for (batchtopk, matryoshka, baselines) are saved
     as the class they encode with; the label survives in ``metadata.saebench_architecture``.
     """
-    import torch
     from safetensors.torch import save_file
 
     from saebench.files import atomic_write_text
 
-    meta = sae.meta
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    arch = _LABEL_TO_SAELENS.get(meta.architecture, sae.encoder_kind.replace("relu", "standard"))
-    if arch == "standard" and sae.encoder_kind != "relu":
-        arch = {"topk": "topk", "jumprelu": "jumprelu", "gated": "gated"}[sae.encoder_kind]
+    cfg = _saelens_cfg(sae)
+    tensors = {
+        ("b_gate" if name == "b_enc" and sae.encoder_kind == "gated" else name): t.contiguous()
+        for name, t in sae.named_tensors().items()
+    }
+    save_file(tensors, str(path / WEIGHTS))
+    atomic_write_text(path / CONFIG, json.dumps(cfg, indent=2))
+    return path
+
+
+def _saelens_cfg(sae: Sae) -> dict:
+    """The ``cfg.json`` of :func:`save_saelens`: SAELens 6's fields, then what only it keeps."""
+    import torch
+
+    meta = sae.meta
     cfg = {
-        "architecture": arch,
+        "architecture": _saelens_architecture(sae),
         "d_in": meta.d_in,
         "d_sae": meta.d_sae,
         "dtype": "float32" if sae.dtype == torch.float32 else str(sae.dtype)[6:],
@@ -341,6 +351,23 @@ def save_saelens(sae: Sae, path: Path | str) -> Path:
             "saebench_architecture": meta.architecture,
         },
     }
+    _add_optional_fields(cfg, meta)
+    return cfg
+
+
+def _saelens_architecture(sae: Sae) -> str:
+    """SAELens's class name for ``sae``: its label's, else the one its encoder computes."""
+    arch = _LABEL_TO_SAELENS.get(
+        sae.meta.architecture, sae.encoder_kind.replace("relu", "standard")
+    )
+    if arch == "standard" and sae.encoder_kind != "relu":
+        arch = {"topk": "topk", "jumprelu": "jumprelu", "gated": "gated"}[sae.encoder_kind]
+    return arch
+
+
+def _add_optional_fields(cfg: dict, meta: SaeMetadata) -> None:
+    """The fields written only when set (k, input scale, training details, separator, the
+    transcoder's output side)."""
     if meta.k is not None:
         cfg["k"] = meta.k
     if meta.input_scale is not None:  # read back by this adapter; sae-lens ignores it
@@ -353,10 +380,3 @@ def save_saelens(sae: Sae, path: Path | str) -> Path:
     if meta.is_transcoder:
         cfg["d_out"] = meta.width_out
         cfg["metadata"]["hook_name_out"] = meta.hook_name_out
-    tensors = {
-        ("b_gate" if name == "b_enc" and sae.encoder_kind == "gated" else name): t.contiguous()
-        for name, t in sae.named_tensors().items()
-    }
-    save_file(tensors, str(path / WEIGHTS))
-    atomic_write_text(path / CONFIG, json.dumps(cfg, indent=2))
-    return path

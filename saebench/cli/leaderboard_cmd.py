@@ -16,10 +16,10 @@ def show(
     fmt: str = typer.Option("text", "--format", help="text, markdown, csv (every metric)"),
 ) -> None:
     """Print the leaderboard of every record in RESULTS."""
-    from saebench.board.render import csv_text, markdown_tables, terminal_tables
-    from saebench.board.tables import board_tables
     from saebench.errors import SaebenchError
     from saebench.records import load_records
+    from saebench.results.board.render import csv_text, markdown_tables, terminal_tables
+    from saebench.results.board.tables import board_tables
 
     renderings = {"text": terminal_tables, "markdown": markdown_tables, "csv": csv_text}
     if fmt not in renderings:
@@ -38,7 +38,7 @@ def build(
     ),
 ) -> None:
     """Write OUT/NAME: records, README.md, leaderboard.csv, plots/ and index.html."""
-    from saebench.board.build import build_board
+    from saebench.results.board.build import build_board
 
     target = build_board(results, name, out, sort_by)
     n_records = len(list((target / "records").glob("*.json")))
@@ -50,7 +50,7 @@ def publish(
     board: Path = typer.Argument(..., help="a built leaderboard, e.g. leaderboards/zoo"),
 ) -> None:
     """Check provenance, keys and tables; write PUBLISHED.json if nothing is refused."""
-    from saebench.board.publish import publish_board
+    from saebench.results.board.publish import publish_board
 
     manifest = publish_board(board)
     print(f"published: wrote {manifest}; the folder is ready to commit")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 FAULT_HELP = (
@@ -10,50 +12,79 @@ FAULT_HELP = (
 )
 
 
+Host = Annotated[str, typer.Option(help="Address to listen on.")]
+Port = Annotated[int, typer.Option(help="Port to listen on (0: any free port).")]
+Faults = Annotated[list[str], typer.Option("--fault", help=FAULT_HELP)]
+Seed = Annotated[int, typer.Option(help="Seed of the fault choice.")]
+NoPromptLogprobs = Annotated[
+    bool,
+    typer.Option(
+        "--no-prompt-logprobs", help="Answer 404 on /v1/completions, like a chat-only API."
+    ),
+]
+Latency = Annotated[float, typer.Option(help="Delay before every answer.")]
+RetryAfter = Annotated[float, typer.Option(help="Retry-After sent with a 429 fault.")]
+SlowSeconds = Annotated[
+    float,
+    typer.Option(help="Hold of a slow fault (beyond the timeout), or until the client hangs up."),
+]
+TrickleSeconds = Annotated[
+    float,
+    typer.Option(help="Length of a trickle fault: the answer a byte per 0.1 s, over this long."),
+]
+FaultSightings = Annotated[
+    int,
+    typer.Option(help="Faults only on the first N sightings of a request (a burst that ends)."),
+]
+
+
 def llm_sim_command(
-    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    port: int = typer.Option(8000, help="Port to listen on (0: any free port)."),
-    fault: list[str] = typer.Option([], "--fault", help=FAULT_HELP),
-    seed: int = typer.Option(0, help="Seed of the fault choice."),
-    no_prompt_logprobs: bool = typer.Option(
-        False, "--no-prompt-logprobs", help="Answer 404 on /v1/completions, like a chat-only API."
-    ),
-    latency_seconds: float = typer.Option(0.0, help="Delay before every answer."),
-    retry_after_seconds: float = typer.Option(1.0, help="Retry-After sent with a 429 fault."),
-    slow_seconds: float = typer.Option(
-        65.0, help="Hold of a slow fault (beyond the timeout), or until the client hangs up."
-    ),
-    trickle_seconds: float = typer.Option(
-        120.0, help="Length of a trickle fault: the answer a byte per 0.1 s, over this long."
-    ),
-    fault_sightings: int = typer.Option(
-        None, help="Faults only on the first N sightings of a request (a burst that ends)."
-    ),
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    fault: Faults = None,
+    seed: Seed = 0,
+    no_prompt_logprobs: NoPromptLogprobs = False,
+    latency_seconds: Latency = 0.0,
+    retry_after_seconds: RetryAfter = 1.0,
+    slow_seconds: SlowSeconds = 65.0,
+    trickle_seconds: TrickleSeconds = 120.0,
+    fault_sightings: FaultSightings = None,
 ) -> None:
     """Serve a simulated OpenAI-compatible judge until Ctrl-C."""
-    from saebench.activations.scratch import Terminated
-    from saebench.errors import SaebenchError
-    from saebench.llm.sim import MODEL_NAME, SimServer
+    server = _listen(
+        host,
+        port,
+        faults=parse_faults(fault or []),
+        seed=seed,
+        prompt_logprobs=not no_prompt_logprobs,
+        latency_seconds=latency_seconds,
+        retry_after_seconds=retry_after_seconds,
+        slow_seconds=slow_seconds,
+        trickle_seconds=trickle_seconds,
+        fault_sightings=fault_sightings,
+    )
+    _serve(server)
 
-    faults = parse_faults(fault)
+
+def _listen(host: str, port: int, **settings):
+    """The simulated judge bound to ``host:port``; a port in use is the user's to change."""
+    from saebench.errors import SaebenchError
+    from saebench.llm.sim import SimServer
+
     try:
-        server = SimServer(
-            host=host,
-            port=port,
-            faults=faults,
-            seed=seed,
-            prompt_logprobs=not no_prompt_logprobs,
-            latency_seconds=latency_seconds,
-            retry_after_seconds=retry_after_seconds,
-            slow_seconds=slow_seconds,
-            trickle_seconds=trickle_seconds,
-            fault_sightings=fault_sightings,
-        )
+        return SimServer(host=host, port=port, **settings)
     except OSError as exc:
         raise SaebenchError(
             f"llm-sim: cannot listen on {host}:{port} ({exc.strerror or exc}); "
             "choose another --port"
         ) from exc
+
+
+def _serve(server) -> None:
+    """Answer until Ctrl-C or SIGTERM, then say how many requests were served."""
+    from saebench.activations.scratch import Terminated
+    from saebench.llm.sim import MODEL_NAME
+
     url = server.base_url
     print(f"llm-sim: serving a simulated judge at {url}", flush=True)
     print(f"use: --llm-base-url {url} --llm-model {MODEL_NAME}", flush=True)

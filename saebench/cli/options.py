@@ -1,26 +1,39 @@
-"""Options several commands share, declared once (typer reads them as parameter defaults)."""
+"""Options several commands share, declared once as ``Annotated`` types.
+
+A command names the type and its default (``cache_dir: CacheDir = None``); the flag and its
+help live here, so ``eval``, ``run`` and ``quickstart`` cannot drift apart.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-LLM_MODEL = typer.Option(
-    None, "--llm-model", help="judge of LLM evaluators (env SAEBENCH_LLM_MODEL)"
-)
-LLM_BASE_URL = typer.Option(
-    None, "--llm-base-url", help="its OpenAI-compatible server (env SAEBENCH_LLM_BASE_URL)"
-)
-LLM_MAX_ATTEMPTS = typer.Option(
-    None, "--llm-max-attempts", help="tries per judge request (env SAEBENCH_LLM_MAX_ATTEMPTS)"
-)
-LLM_DEADLINE = typer.Option(
-    None,
-    "--llm-deadline",
-    help="seconds per judge request, retries included (env SAEBENCH_LLM_DEADLINE)",
-)
-CACHE_DIR = typer.Option(None, "--cache-dir", help="keep activations here")
-ADDRESS = typer.Option(None, "--address", help="Ray cluster address, e.g. auto")
-NUM_CPUS = typer.Option(None, "--num-cpus", help="CPUs per Ray task")
+LlmModel = Annotated[
+    str, typer.Option("--llm-model", help="judge of LLM evaluators (env SAEBENCH_LLM_MODEL)")
+]
+LlmBaseUrl = Annotated[
+    str,
+    typer.Option("--llm-base-url", help="its OpenAI-compatible server (env SAEBENCH_LLM_BASE_URL)"),
+]
+LlmMaxAttempts = Annotated[
+    int,
+    typer.Option(
+        "--llm-max-attempts", help="tries per judge request (env SAEBENCH_LLM_MAX_ATTEMPTS)"
+    ),
+]
+LlmDeadline = Annotated[
+    float,
+    typer.Option(
+        "--llm-deadline",
+        help="seconds per judge request, retries included (env SAEBENCH_LLM_DEADLINE)",
+    ),
+]
+CacheDir = Annotated[Path, typer.Option("--cache-dir", help="keep activations here")]
+Address = Annotated[str, typer.Option("--address", help="Ray cluster address, e.g. auto")]
+NumCpus = Annotated[float, typer.Option("--num-cpus", help="CPUs per Ray task")]
 
 
 def llm_settings(

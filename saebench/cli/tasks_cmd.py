@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from saebench.cli.output import emit_json, emit_table
@@ -41,26 +43,41 @@ def list_tasks(as_json: bool = typer.Option(False, "--json")) -> None:
     emit_json(rows) if as_json else emit_table(rows)
 
 
+Name = Annotated[str, typer.Argument(help="A task name from `saebench tasks list`.")]
+Settings = Annotated[list[str], typer.Option("--set", help=SET_HELP)]
+DataDir = Annotated[
+    str | None,
+    typer.Option(
+        "--data-dir", help="The task's data folder (config data_dir; ravel: RAVEL's files)."
+    ),
+]
+EntityType = Annotated[
+    str | None,
+    typer.Option(
+        "--entity-type", help="The entity type (config entity_type; ravel: city, verb, ...)."
+    ),
+]
+Split = Annotated[str | None, typer.Option(help="The split whose prompts to print.")]
+Count = Annotated[int, typer.Option("-n", help="Prompts to print per split.")]
+AsJson = Annotated[bool, typer.Option("--json")]
+
+
 @app.command("show")
 def show_task(
-    name: str = typer.Argument(..., help="A task name from `saebench tasks list`."),
-    settings: list[str] = typer.Option([], "--set", help=SET_HELP),
-    data_dir: str | None = typer.Option(
-        None, "--data-dir", help="The task's data folder (config data_dir; ravel: RAVEL's files)."
-    ),
-    entity_type: str | None = typer.Option(
-        None, "--entity-type", help="The entity type (config entity_type; ravel: city, verb, ...)."
-    ),
-    split: str | None = typer.Option(None, help="The split whose prompts to print."),
-    n: int = typer.Option(5, "-n", help="Prompts to print per split."),
-    as_json: bool = typer.Option(False, "--json"),
+    name: Name,
+    settings: Settings = None,
+    data_dir: DataDir = None,
+    entity_type: EntityType = None,
+    split: Split = None,
+    n: Count = 5,
+    as_json: AsJson = False,
 ) -> None:
     """A task's config, attributes, pair builders, counts per split and example prompts
     (spans shown as [text]{name}); a task that describes its data (ravel: entities,
     attributes and templates per split) prints that too."""
     from saebench.tasks.base import build_task
 
-    config = _config(settings)
+    config = _config(settings or [])
     for field, value in (("data_dir", data_dir), ("entity_type", entity_type)):
         if value is not None:
             config[field] = value
@@ -71,18 +88,24 @@ def show_task(
     values = task.attribute_values()
     data = task.describe() if callable(getattr(task, "describe", None)) else None
     if as_json:
-        emit_json(
-            {
-                **spec.model_dump(),
-                "description": task.description,
-                "attributes": {k: len(v) for k, v in values.items()},
-                "pair_builders": sorted(task.pair_builders()),
-                "counts": task.counts(),
-                **({"data": data} if data is not None else {}),
-                "prompts": {s: [_prompt_row(p) for p in ps] for s, ps in examples.items()},
-            }
-        )
-        return
+        emit_json(_task_json(task, spec, values, examples, data))
+    else:
+        _print_task(task, spec, values, examples, data)
+
+
+def _task_json(task, spec, values: dict, examples: dict, data: dict | None) -> dict:
+    return {
+        **spec.model_dump(),
+        "description": task.description,
+        "attributes": {k: len(v) for k, v in values.items()},
+        "pair_builders": sorted(task.pair_builders()),
+        "counts": task.counts(),
+        **({"data": data} if data is not None else {}),
+        "prompts": {s: [_prompt_row(p) for p in ps] for s, ps in examples.items()},
+    }
+
+
+def _print_task(task, spec, values: dict, examples: dict, data: dict | None) -> None:
     print(f"{spec.name} v{spec.version}: {task.description}")
     print(f"config: {spec.config}   fingerprint: {spec.fingerprint}")
     print(f"pair builders: {', '.join(sorted(task.pair_builders())) or 'none'}\n")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from saebench.cli.options import LLM_BASE_URL, LLM_DEADLINE, LLM_MAX_ATTEMPTS, LLM_MODEL
+from saebench.cli.options import LlmBaseUrl, LlmDeadline, LlmMaxAttempts, LlmModel
 from saebench.cli.output import emit_json, emit_table
 
 app = typer.Typer(help="The embedded default model and its SAEs.", no_args_is_help=True)
@@ -25,10 +25,10 @@ def quickstart_command(
     out: Path = typer.Option(Path("quickstart"), "--out", help="records and report go here"),
     tokens: int = typer.Option(None, "--tokens", help="tokens per SAE (default: quickstart's)"),
     quiet: bool = typer.Option(False, "--quiet"),
-    llm_model: str = LLM_MODEL,
-    llm_base_url: str = LLM_BASE_URL,
-    llm_max_attempts: int = LLM_MAX_ATTEMPTS,
-    llm_deadline: float = LLM_DEADLINE,
+    llm_model: LlmModel = None,
+    llm_base_url: LlmBaseUrl = None,
+    llm_max_attempts: LlmMaxAttempts = None,
+    llm_deadline: LlmDeadline = None,
 ) -> None:
     """Evaluate every zoo SAE offline and write a leaderboard and a report."""
     from saebench.cli.options import llm_settings

@@ -306,7 +306,11 @@ class PromptEvaluator(Evaluator):
 
     def finish(self) -> EvalResult:
         context = self.context
-        site = context.sae.meta.hook_name if context.sae is not None else None
+        site = None
+        if context.sae is not None:  # the hook, and the head an SAE of one head reads
+            meta = context.sae.meta
+            head = meta.hook_head_index
+            site = meta.hook_name if head is None else f"{meta.hook_name}[head {head}]"
         prepared = context.once("prepare", lambda: self.prepare(context), site=site)
         return self.evaluate(context.sae, prepared, context)
 

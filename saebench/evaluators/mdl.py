@@ -153,7 +153,7 @@ class MdlEvaluator(Evaluator):
         if self.stats is None:
             from saebench.evaluators.mdl_stats import MdlStatistics
 
-            self.stats = MdlStatistics(self.config, self.context.shared)
+            self.stats = MdlStatistics(self.config, self.context.once)
         self.stats.add(batch)
 
     def finish(self) -> EvalResult:

@@ -6,8 +6,9 @@ evaluator chooses the precision. Kept apart so that listing evaluators loads no 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 from torch import Tensor
@@ -16,7 +17,6 @@ from saebench.errors import SaebenchError
 
 if TYPE_CHECKING:
     from saebench.evaluators import SaeBatch
-    from saebench.evaluators.mdl import MdlConfig
 
 _ENTROPY_CHUNK = 2**22  # histogram cells turned into float64 at once in summary()
 
@@ -32,6 +32,15 @@ class Ranges:
     target_lo: Tensor  # [d_out]
     target_width: Tensor  # [d_out]
     target_mean: Tensor  # [d_out]
+
+
+class Precisions(Protocol):
+    """What the statistics read of an ``MdlConfig`` (a protocol, so this module does not
+    import the evaluator that imports it)."""
+
+    bits: list[int]
+    dense_bits: list[int]
+    quantizer: str
 
 
 BLOCKS = 64  # blocks of contexts the description length's interval resamples
@@ -61,15 +70,15 @@ class MdlStatistics:
     """The running statistics of one SAE over both passes.
 
     Example:
-        >>> stats = MdlStatistics(MdlConfig(bits=[2, 4]), shared={})
+        >>> stats = MdlStatistics(MdlConfig(bits=[2, 4]), context.once)
         >>> for batch in batches_of_pass_0 + batches_of_pass_1:
         ...     stats.add(batch)
         >>> stats.summary().curve[0]["description_length_bits_per_token"]
     """
 
-    def __init__(self, config: MdlConfig, shared: dict) -> None:
+    def __init__(self, config: Precisions, once: Callable[..., Any]) -> None:
         self.config = config
-        self.shared = shared  # the run's dict: SAEs on one target hook share a DenseCurve
+        self.once = once  # EvalContext.once: SAEs on one target hook share a DenseCurve
         self.fine_bits = max(config.bits)
         # pass 1
         self.n_tokens = 0
@@ -188,21 +197,16 @@ class MdlStatistics:
 
     def _dense_curve(self, batch: SaeBatch) -> DenseCurve:
         """The dense baseline depends only on the target, so SAEs that share a target hook
-        share one curve (through the run's shared dict) instead of each computing it."""
+        share one curve (made once per run) instead of each computing it."""
         if self.dense is None:
             meta = batch.sae.meta
-            key = (
-                "mdl.dense",
-                meta.output_hook,
-                meta.reshape_activations,
-                meta.hook_head_index,
-                tuple(self.config.dense_bits),
-                self.ranges.n_tokens,
+            bits, ranges = self.config.dense_bits, self.ranges
+            self.dense = self.once(
+                "mdl_dense_curve",
+                lambda: DenseCurve(bits, ranges),
+                site=meta.output_hook,
+                depends_on=[meta.reshape_activations, meta.hook_head_index, bits, ranges.n_tokens],
             )
-            self.dense = self.shared.get(key)
-            if self.dense is None:
-                self.dense = DenseCurve(self.config.dense_bits, self.ranges)
-                self.shared[key] = self.dense
         return self.dense
 
     def _reconstruct(self, batch, x_hat, rows, cols, delta) -> Tensor:

@@ -512,7 +512,7 @@ def _imported_data(data: dict, config: dict) -> tuple[DatasetInfo | None, TaskIn
 
 
 def _imported_provenance(data: dict) -> Provenance:
-    from saebench import __version__
+    from saebench.version import __version__
 
     millis = data.get("datetime_epoch_millis")
     when = (

@@ -18,6 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from saebench.errors import on_command_line
+
 MODEL_ENV = "SAEBENCH_LLM_MODEL"
 BASE_URL_ENVS = ("SAEBENCH_LLM_BASE_URL", "OPENAI_BASE_URL")
 CACHE_ENV = "SAEBENCH_CACHE"
@@ -99,6 +101,19 @@ def how_to_configure() -> str:
     return (
         f"set --llm-model and --llm-base-url (or ${MODEL_ENV} and ${BASE_URL_ENVS[0]}); "
         "`saebench llm-sim` serves a local rule-based judge"
+    )
+
+
+def llm_hint() -> str:
+    """The settings that enable an evaluator that asks an LLM, as the user gives them (flags
+    on the command line, ``llm=`` in Python)."""
+    if on_command_line():
+        given = "--llm-model MODEL and --llm-base-url URL"
+    else:
+        given = 'llm={"model": MODEL, "base_url": URL}'
+    return (
+        f"an OpenAI-compatible judge: {given} (or SAEBENCH_LLM_MODEL and "
+        "SAEBENCH_LLM_BASE_URL); `saebench llm-sim` serves a rule-based one locally"
     )
 
 

@@ -21,7 +21,7 @@ from torch import Tensor
 from saebench.errors import SaebenchError
 from saebench.models.edits import Edit, as_edit
 from saebench.models.hooks import hook_layer, stop_layer
-from saebench.models.prompts import PromptBatch
+from saebench.models.prompts import PromptBatch, make_batch
 
 # an Edit, a plain ``act -> act`` function, or None (no edit)
 EditLike = Edit | Callable[[Tensor], Tensor] | None
@@ -369,3 +369,19 @@ def answer_logits(logits: Tensor, positions: Tensor, answer_ids: Tensor) -> Tens
     rows = torch.arange(logits.shape[0], device=logits.device)
     at_position = logits[rows, positions]  # [batch, vocab]
     return at_position.gather(-1, answer_ids)
+
+
+@torch.no_grad()
+def last_logits(model, texts: Sequence[str], batch_size: int = 256) -> Tensor:
+    """Next-token logits after each text (BOS per the model's default), ``[len(texts), vocab]``
+    in float32 on the CPU; each text is read at its own last token.
+
+    Example:
+        >>> last_logits(model, ["Kyoto is a city in the country of"]).argmax(-1)
+    """
+    runner = ModelRunner(model)
+    rows = []
+    for start in range(0, len(texts), batch_size):
+        batch = make_batch(model, list(texts[start : start + batch_size]))
+        rows.append(runner.logits_at(batch)[0].float().cpu())
+    return torch.cat(rows)

@@ -304,21 +304,3 @@ def token_id(model_or_tokenizer, word: str) -> int:
     if len(ids) != 1 or ids[0] == tokenizer.unk_token_id:
         raise ValueError(f"{word!r} is not one token of this model's vocabulary (ids {ids})")
     return ids[0]
-
-
-@torch.no_grad()
-def last_logits(model, texts: Sequence[str], batch_size: int = 256) -> Tensor:
-    """Next-token logits after each text (BOS per the model's default), ``[len(texts), vocab]``
-    in float32 on the CPU; each text is read at its own last token.
-
-    Example:
-        >>> last_logits(model, ["Kyoto is a city in the country of"]).argmax(-1)
-    """
-    from saebench.models.interventions import ModelRunner
-
-    runner = ModelRunner(model)
-    rows = []
-    for start in range(0, len(texts), batch_size):
-        batch = make_batch(model, list(texts[start : start + batch_size]))
-        rows.append(runner.logits_at(batch)[0].float().cpu())
-    return torch.cat(rows)

@@ -80,7 +80,7 @@ def _convert(gguf: Path, folder: Path, revision: str) -> None:
     """Dequantise, convert to TransformerLens and save atomically (a temp folder renamed)."""
     import json
 
-    from saebench.models.load import save_model
+    from saebench.models.folder import save_model
 
     model = hooked_from_gguf(gguf)
     folder.parent.mkdir(parents=True, exist_ok=True)

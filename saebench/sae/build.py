@@ -9,7 +9,7 @@ from saebench.errors import SaebenchError
 
 # The built-in encoder classes register themselves when their modules are imported: an
 # architecture is declared in its class (labels, tensors, shapes, construction), not here.
-from saebench.sae import gated, groupmax, jumprelu, standard, topk  # noqa: F401
+from saebench.sae import gated, groupmax, jumprelu, linear, standard, topk  # noqa: F401
 from saebench.sae.base import Sae
 from saebench.sae.metadata import SaeMetadata
 from saebench.sae.registry import ARCHITECTURES, ENCODERS, encoder_class, encoder_for

@@ -63,7 +63,7 @@ def make_control(sae: Sae, kind: str, seed: int = 0, of: str | None = None) -> S
         >>> make_control(sae, "matched_l0_random", seed=1).control.kind
         'matched_l0_random'
     """
-    from saebench.adapters.control import control_uri
+    from saebench.adapters.control_uri import control_uri
     from saebench.identity import sae_weights_hash
 
     if getattr(sae, "control", None) is not None:
@@ -177,7 +177,7 @@ BUILDERS: dict[str, Callable[[Sae, torch.Generator], Sae]] = {
 # -- helpers --------------------------------------------------------------------------------
 def _source(sae: Sae) -> str:
     """The canonical URI an SAE was loaded from, or ``inline``."""
-    from saebench.identity import canonical_uri
+    from saebench.adapters.names import canonical_uri
 
     try:
         return canonical_uri(sae.meta.source) if sae.meta.source else "inline"

@@ -20,8 +20,6 @@ _EXPORTS = {
     "PromptPair": "saebench.tasks.base",
     "build_task": "saebench.tasks.base",
     "register_task": "saebench.tasks.base",
-    "filter_by_model": "saebench.tasks.filtering",
-    "Survivors": "saebench.tasks.filtering",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -36,6 +34,5 @@ if TYPE_CHECKING:  # pragma: no cover
         build_task,
         register_task,
     )
-    from saebench.tasks.filtering import Survivors, filter_by_model  # noqa: F401
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

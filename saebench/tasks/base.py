@@ -12,8 +12,8 @@ A task is a class with a ``name`` (its entry-point name in the ``saebench.tasks`
   prompt with one attribute changed and the rest kept (``pairs(builder, ...)`` applies one).
 
 Tasks read no model; :func:`saebench.models.prompts.make_batch` turns their prompts into
-token batches, and :func:`saebench.tasks.filtering.filter_by_model` keeps those a model
-answers. :meth:`Task.spec` is what a record key holds.
+token batches, and :func:`saebench.toolkit.answers.filter_answered` keeps those a model
+answers (by a named rule). :meth:`Task.spec` is what a record key holds.
 
 Example (a task declared in Python, registered through an entry point or at runtime):
     >>> class Capitals(Task):

@@ -87,9 +87,9 @@ def measure(
     """Run ``model`` on every prompt of ``everything`` (a task with ``known_only`` off) and
     write its answers file; returns ``{"attribute/split": [prompts, correct]}``."""
     from saebench.models.load import model_identity
-    from saebench.tasks.filtering import filter_by_model
+    from saebench.toolkit.answers import filter_answered
 
-    survivors = filter_by_model(everything, model, method=method, batch_size=batch_size)
+    survivors = filter_answered(everything, model, method, batch_size=batch_size)
     identity = model_identity(model)
     result = {f"{a}/{s}": list(n) for (a, s), n in sorted(survivors.counts.items())}
     data = {

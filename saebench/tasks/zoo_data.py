@@ -38,7 +38,7 @@ def read(name: str) -> dict:
     path = DATA_DIR / name
     if not path.is_file():
         raise FileNotFoundError(
-            f"{path}: missing; rebuild the zoo data with `python -m saebench.zoo.build_model`"
+            f"{path}: missing; rebuild the zoo data with `python -m saebench.zoo.build.zoo_model`"
         )
     return json.loads(path.read_text(encoding="utf-8"))
 

@@ -1,7 +1,8 @@
 """What several evaluators use, in one place: intervals (block bootstrap over contexts,
 bootstrap over units, Wilson), thread-count determinism, probes, sites (activations of a
-task split at a span) and reference dictionaries. Evaluators import from here, never from
-each other. Names load on first use; none of them loads torch at import.
+task split at a span), reference dictionaries and the answer rules (which prompts a model
+answers). Evaluators import from here, never from each other. Names load on first use; none
+of them loads torch at import.
 
 Example:
     >>> from saebench.toolkit import ContextSums, bootstrap, wilson
@@ -19,9 +20,18 @@ _EXPORTS = {
     "fixed_threads": "saebench.toolkit.determinism",
     "ProbeFit": "saebench.toolkit.probes",
     "fit_probe": "saebench.toolkit.probes",
+    "l1_probe_weights": "saebench.toolkit.probes",
     "majority_rate": "saebench.toolkit.probes",
     "probe_threads": "saebench.toolkit.probes",
     "top_k_standardised": "saebench.toolkit.probes",
+    **dict.fromkeys(
+        ["LAST", "Position", "activations_at", "default_position", "distinct_activations"],
+        "saebench.toolkit.sites",
+    ),
+    **dict.fromkeys(
+        ["neuron_basis", "pca_basis", "random_dictionary"], "saebench.toolkit.references"
+    ),
+    **dict.fromkeys(["RULES", "Survivors", "filter_answered"], "saebench.toolkit.answers"),
 }
 __all__ = sorted(_EXPORTS)
 

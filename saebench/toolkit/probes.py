@@ -1,6 +1,7 @@
-"""Logistic-regression probes on feature matrices, shared by the evaluators that probe
-(sparse probing; RAVEL's attribute probe may use it too): feature selection, the fit, and
-its per-row test predictions (so intervals can resample test rows or entities).
+"""Logistic-regression probes on feature matrices, shared by the evaluators that probe:
+feature selection, the fit and its per-row test predictions (so intervals can resample test
+rows or entities) for sparse probing, and the L1 probe whose nonzero weights pick RAVEL's
+latents (:func:`l1_probe_weights`).
 
 Features are standardised on the train rows, both to select them and to fit them: a
 feature's raw mean difference grows with its scale, so on raw values a large uninformative
@@ -20,7 +21,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -91,6 +92,40 @@ def fit_probe(
     model = LogisticRegression(C=c, max_iter=1000, random_state=seed)
     model.fit((x_train - mean) / scale, y_train)
     return ProbeFit(model.decision_function((x_test - mean) / scale), np.asarray(y_test))
+
+
+def l1_probe_weights(
+    x: np.ndarray, labels: Sequence[str], *, c: float, seed: int = 0
+) -> np.ndarray:
+    """Per column of ``x`` ``[n, d]``, the summed absolute weight of one L1 logistic
+    regression per value of ``labels`` against the rest (inverse strength ``c``, raw
+    features, float64); a column no problem uses weighs 0. Needs two values at least.
+
+    This is not :func:`fit_probe`'s estimator: L1 and no standardisation, as RAVEL selects
+    latents (a weight is nonzero or not), where :func:`fit_probe` is an L2 classifier.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+
+    from saebench.toolkit.determinism import fixed_threads
+
+    if len(set(labels)) < 2:
+        raise ValueError("an L1 probe needs two label values at least; skip a constant target")
+    # one L1 problem per value (liblinear is exact for L1 and fits no multinomial model)
+    one = LogisticRegression(
+        C=c, solver="liblinear", random_state=seed, max_iter=1000, **_l1_penalty()
+    )
+    with fixed_threads():
+        probe = OneVsRestClassifier(one).fit(np.asarray(x, dtype=np.float64), list(labels))
+    return np.vstack([np.abs(e.coef_) for e in probe.estimators_]).sum(0)
+
+
+def _l1_penalty() -> dict:
+    """The L1 penalty as this scikit-learn spells it (``penalty`` is deprecated in 1.8)."""
+    import sklearn
+
+    major, minor = (int(part) for part in sklearn.__version__.split(".")[:2])
+    return {"l1_ratio": 1.0} if (major, minor) >= (1, 8) else {"penalty": "l1"}
 
 
 def majority_rate(y: np.ndarray) -> float:

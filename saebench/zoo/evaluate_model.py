@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import torch
 
-from saebench.models.prompts import last_logits, token_id
+from saebench.models import last_logits, token_id
 from saebench.tasks import zoo_facts, zoo_ioi
 from saebench.zoo.corpus import heldout_sentences
 

@@ -51,7 +51,7 @@ def load_model(device: str = "cpu", dtype: torch.dtype = torch.float32, path: Pa
     weights = folder / "model.safetensors"
     if not weights.is_file() or not (folder / "config.json").is_file():
         raise FileNotFoundError(
-            f"{folder}: no zoo model there; rebuild it with `python -m saebench.zoo.build_model`"
+            f"{folder}: no zoo model there; rebuild it with `python -m saebench.zoo.build.zoo_model`"
         )
     cfg = HookedTransformerConfig(**config_kwargs(folder), device=device, dtype=dtype)
     model = HookedTransformer(cfg, tokenizer=load_tokenizer(folder), move_to_device=False)

@@ -13,8 +13,8 @@ from helpers import make_sae
 
 import saebench
 from saebench.adapters.saelens import save_saelens
-from saebench.board.build import build_board
 from saebench.records import write_record
+from saebench.results.board.build import build_board
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(

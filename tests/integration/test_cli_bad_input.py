@@ -72,7 +72,7 @@ def test_interrupt_keeps_records_and_says_how_to_resume(files, tmp_path, capsys,
     def interrupted(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("saebench.group.run_group", interrupted)
+    monkeypatch.setattr("saebench.run.group.run_group", interrupted)
     code, _, err = run_cli(args(files, tmp_path / "out"), capsys)
     assert code == 130 and "rerun the same command to resume" in err
 
@@ -255,12 +255,12 @@ def test_sigterm_while_cleaning_up_or_exiting_still_exits_143(files, tmp_path):
 
 SECOND_SIGTERM_AT_EXIT = """
 import atexit, os, signal, sys
-import saebench.group
+import saebench.run.group
 
 def first_sigterm(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGTERM)
 
-saebench.group.run_group = first_sigterm
+saebench.run.group.run_group = first_sigterm
 # the second comes while the interpreter shuts down, after main() has returned its handler
 atexit.register(os.kill, os.getpid(), signal.SIGTERM)
 from saebench.cli.main import main
@@ -287,7 +287,7 @@ def test_the_cli_gives_back_the_sigterm_handler_it_found(files, tmp_path, capsys
     def terminated(*a, **k):
         os.kill(os.getpid(), signal.SIGTERM)
 
-    monkeypatch.setattr("saebench.group.run_group", terminated)
+    monkeypatch.setattr("saebench.run.group.run_group", terminated)
     before = signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         code, _, err = run_cli(args(files, tmp_path / "out"), capsys)

@@ -13,10 +13,10 @@ import urllib.request
 from saebench.llm import ChatRequest, LlmClient, LlmSettings
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def _as_in_a_terminal():
+    # A shell starts background jobs with SIGINT ignored and children inherit that, so
+    # under `pytest &` Ctrl-C would never reach the server: start it as a terminal would.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _saebench(*args, **kwargs):
@@ -25,6 +25,7 @@ def _saebench(*args, **kwargs):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_as_in_a_terminal,
         **kwargs,
     )
 
@@ -42,10 +43,15 @@ def _wait_until_up(url, process, seconds=300):  # a cap for a loaded machine
 
 
 def test_llm_sim_serves_the_client_and_stops_on_ctrl_c(tmp_path):
-    port = _free_port()
-    process = _saebench("llm-sim", "--port", str(port), "--fault", "500:0.5", "--seed", "1")
+    # port 0: the server binds a free port itself (a port probed free here could be taken by
+    # another process before the server binds it)
+    process = _saebench("llm-sim", "--port", "0", "--fault", "500:0.5", "--seed", "1")
+    first = ""
     try:
-        base = f"http://127.0.0.1:{port}/v1"
+        # both lines it prints once up (communicate() would not see what readline buffered)
+        first = process.stdout.readline() + process.stdout.readline()
+        base = first.splitlines()[0].split(" at ", 1)[1].strip()
+        port = base.split(":")[-1].split("/")[0]
         models = _wait_until_up(base + "/models", process)
         assert models["data"][0]["id"] == "saebench-sim"
         client = LlmClient(
@@ -69,7 +75,7 @@ def test_llm_sim_serves_the_client_and_stops_on_ctrl_c(tmp_path):
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
-    assert f"--llm-base-url {base}" in out and "stopped" in out
+    assert f"--llm-base-url {base}" in first + out and "stopped" in out
     assert "Traceback" not in err
 
 

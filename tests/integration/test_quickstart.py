@@ -27,7 +27,7 @@ def _run(out, evaluators=None):
     shipped = module.quickstart_suite
     suite = shipped()
     if evaluators is not None:
-        from saebench.suites import EvaluatorEntry
+        from saebench.run.suites import EvaluatorEntry
 
         entries = [EvaluatorEntry(name=name) for name in evaluators]
         suite = suite.model_copy(update={"evaluators": entries})
@@ -42,7 +42,7 @@ def _run(out, evaluators=None):
 @pytest.fixture(scope="module")
 def quickstart(tmp_path_factory):
     if not sae_names():
-        pytest.skip("no zoo SAEs; build them with python -m saebench.zoo.build_saes")
+        pytest.skip("no zoo SAEs; build them with python -m saebench.zoo.build.zoo_saes")
     return _run(tmp_path_factory.mktemp("quickstart"), FAST_EVALUATORS)
 
 

@@ -9,11 +9,11 @@ import shutil
 
 import pytest
 
-from saebench.executors import run_local
-from saebench.executors_ray import GroupsFailed, pending_spec, run_ray
-from saebench.group import run_group
-from saebench.planning import plan
 from saebench.records import load_records
+from saebench.run.executors import run_local
+from saebench.run.group import run_group
+from saebench.run.planning import plan
+from saebench.run.ray_executor import GroupsFailed, pending_spec, run_ray
 from saebench.zoo.catalog import saes_dir
 
 TOKENS = 1024

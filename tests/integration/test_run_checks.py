@@ -10,7 +10,7 @@ import pytest
 from helpers import run_cli
 
 import saebench.models.load
-import saebench.planning
+import saebench.run.planning
 
 SUITE = """\
 name: tiny
@@ -39,7 +39,7 @@ def nothing_loads(monkeypatch):
 
     monkeypatch.setattr(saebench.models.load, "load_model", refuse)
     monkeypatch.setattr("saebench.adapters.resolve.load_sae", refuse)
-    monkeypatch.setattr(saebench.planning, "_load_saes", refuse)
+    monkeypatch.setattr(saebench.run.planning, "_load_saes", refuse)
 
 
 def refused(tmp_path, text, capsys, *extra):
@@ -75,7 +75,7 @@ def test_an_evaluator_listed_twice_is_refused(tmp_path, capsys, nothing_loads):
 
 
 def test_a_name_after_all_gives_that_evaluator_its_settings(tmp_path):
-    from saebench.suites import load_suite
+    from saebench.run.suites import load_suite
 
     text = SUITE.replace(
         "evaluators: [sparsity]",

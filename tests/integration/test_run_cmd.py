@@ -87,7 +87,7 @@ def test_killed_mid_run_and_rerun_gives_the_same_records(
     process = stalled_cli(
         ["run", str(suite), "--out", str(out), "--quiet"],
         marker,
-        "saebench.group:run_group",
+        "saebench.run.group:run_group",
         call=2,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -151,8 +151,6 @@ def test_an_unknown_executor_is_refused(suite, capsys):
 
 
 def test_importing_saebench_does_not_import_ray():
-    code = (
-        "import saebench, saebench.suites, saebench.executors_ray, sys; print('ray' in sys.modules)"
-    )
+    code = "import saebench, saebench.run.suites, saebench.run.ray_executor, sys; print('ray' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr

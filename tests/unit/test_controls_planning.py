@@ -6,9 +6,9 @@ import textwrap
 import pytest
 
 from saebench.errors import SaebenchError
-from saebench.planning import plan
 from saebench.resources import Resources
-from saebench.suites import load_suite, parse_suite, shipped_suites_dir
+from saebench.run.planning import plan
+from saebench.run.suites import load_suite, parse_suite, shipped_suites_dir
 
 SUITE = """\
 name: tiny
@@ -117,8 +117,8 @@ def test_controls_of_an_sae_object_are_made_from_the_object(tiny_model, texts):
 def test_a_group_read_back_from_json_remakes_its_controls_as_a_worker_would():
     """A Ray worker gets the group as JSON and loads every SAE by URI in fresh resources:
     the controls it makes are the planned ones (weights hash checked) with equal numbers."""
-    from saebench.group import run_group
-    from saebench.planning import GroupSpec
+    from saebench.run.group import run_group
+    from saebench.run.planning import GroupSpec
 
     (group,) = plan(
         "zoo:resid-topk-16",

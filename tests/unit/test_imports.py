@@ -31,7 +31,7 @@ _LIGHT = {
     "--help": _CLI.format(argv=["--help"]),
     "records": f"""
 from saebench.records import load_records
-from saebench.leaderboard import records_frame
+from saebench.results.leaderboard import records_frame
 records = load_records({str(FIXTURE)!r})
 assert len(records) == 2 and len(records_frame(records)) == 1
 """,

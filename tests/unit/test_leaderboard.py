@@ -5,8 +5,8 @@ from helpers import make_sae
 import saebench
 import saebench.errors
 from saebench.errors import SaebenchError
-from saebench.leaderboard import leaderboard, render
-from saebench.plots import pareto_front, plot_tradeoff
+from saebench.results.leaderboard import leaderboard, render
+from saebench.results.plots import pareto_front, plot_tradeoff
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import saebench
 from saebench.adapters.saelens import save_saelens
 from saebench.errors import SaebenchWarning
 from saebench.models.load import save_model
-from saebench.planning import GroupSpec, plan
+from saebench.run.planning import GroupSpec, plan
 
 EVALS = ["reconstruction", "sparsity", "mdl"]
 MDL = {"mdl": {"bits": [2, 4, 6], "dense_bits": [2, 4, 6, 8]}}
@@ -107,8 +107,8 @@ def test_a_group_spec_runs_the_same_in_a_fresh_process(on_disk, tmp_path):
     assert GroupSpec.model_validate_json(text) == group
     here = saebench.run_group(group)
     script = (
-        "import sys, json; from saebench.planning import GroupSpec; "
-        "from saebench.group import run_group; "
+        "import sys, json; from saebench.run.planning import GroupSpec; "
+        "from saebench.run.group import run_group; "
         "spec = GroupSpec.model_validate_json(sys.stdin.read()); "
         "print(json.dumps([r.model_dump(mode='json') for r in run_group(spec)]))"
     )
@@ -351,7 +351,7 @@ def test_an_absurd_budget_is_refused_before_anything_loads(monkeypatch, tmp_path
         raise AssertionError("loaded before the budget was refused")
 
     monkeypatch.setattr(saebench.models.load, "load_model", refuse)
-    monkeypatch.setattr("saebench.planning._load_saes", refuse)
+    monkeypatch.setattr("saebench.run.planning._load_saes", refuse)
     (tmp_path / "t.txt").write_text("\n".join(corpus(50)))
     with pytest.raises(saebench.SaebenchError, match="t.txt"):
         plan("zoo:resid-topk-16", model="zoo", dataset=tmp_path / "t.txt", n_tokens=10**12)

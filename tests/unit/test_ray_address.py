@@ -5,7 +5,7 @@ import socket
 import pytest
 
 from saebench.errors import SaebenchError
-from saebench.executors_ray import check_address
+from saebench.run.ray_executor import check_address
 
 
 def test_a_listening_address_passes_in_every_form():

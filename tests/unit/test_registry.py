@@ -8,8 +8,8 @@ import pytest
 from saebench.adapters import Adapter
 from saebench.errors import SaebenchError
 from saebench.evaluators import EvalConfig, EvalMetrics, Evaluator, register_evaluator
-from saebench.planning import parse_config
 from saebench.registry import Registry, adapters, evaluators, tasks
+from saebench.run.planning import parse_config
 
 REGISTRIES = {
     "saebench.adapters": adapters,

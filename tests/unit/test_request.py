@@ -4,7 +4,7 @@ import pytest
 
 import saebench
 from saebench.errors import SaebenchError
-from saebench.request import RunRequest
+from saebench.run.request import RunRequest
 
 
 def test_options_are_checked_with_the_closest_name():

@@ -9,7 +9,7 @@ import pytest
 
 from saebench.errors import SaebenchError
 from saebench.registry import evaluators
-from saebench.suites import (
+from saebench.run.suites import (
     DryPlan,
     expand_glob,
     load_suite,
@@ -274,7 +274,7 @@ def test_the_quickstart_suite_is_the_zoo_with_every_evaluator_at_its_preset():
 
 
 def test_the_builtin_quickstart_suite_equals_the_shipped_file(monkeypatch, tmp_path):
-    import saebench.suites as suites
+    import saebench.run.suites as suites
     from saebench.quickstart import quickstart_suite
 
     shipped = quickstart_suite()

@@ -30,6 +30,13 @@ def test_the_page_has_the_blocks_it_promises():
     assert "](controls.md)" in DOC.read_text()
 
 
+def test_the_prompt_example_imports_from_two_public_modules():
+    (block,) = [b for b in python_blocks() if "(PromptEvaluator)" in b]
+    modules = set(re.findall(r"^from (saebench[\w.]*) import", block, flags=re.MULTILINE))
+    assert modules == {"saebench.evaluators", "saebench.toolkit"}
+    assert "import saebench" not in block.replace("import saebench.", "")
+
+
 @pytest.fixture(scope="module")
 def page():
     """The namespace the page's blocks leave behind (run once: it evaluates the zoo)."""

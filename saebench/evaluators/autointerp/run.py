@@ -33,6 +33,7 @@ from saebench.evaluators.autointerp.detection import detection_requests, detecti
 from saebench.evaluators.autointerp.explain import explain_messages, parse_explanation
 from saebench.evaluators.autointerp.fuzzing import fuzzing_requests, fuzzing_scores
 from saebench.evaluators.autointerp.render import Example, PieceDecoder
+from saebench.evaluators.autointerp.summary import is_lost
 
 _USAGE = ("requests", "cache_hits", "prompt_tokens", "completion_tokens")
 SCORABLE = ("scored", "dense")
@@ -241,14 +242,6 @@ def _explanation_parses(_request, reply) -> bool:
 
 
 # -- the record -----------------------------------------------------------------------------
-def is_lost(reply) -> bool:
-    """A request the judge never answered (its absence changes what is scored); a server
-    that lacks prompt logprobs is a capability, not a loss."""
-    from saebench.llm.client import LlmFailure
-
-    return isinstance(reply, LlmFailure) and reply.kind != "unsupported"
-
-
 def usage_delta(before: dict, after: dict) -> dict:
     """What this evaluator's requests cost (the client may be shared by a run's SAEs)."""
     out = {name: after.get(name, 0) - before.get(name, 0) for name in (*_USAGE, "retries")}

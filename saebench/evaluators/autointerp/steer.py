@@ -137,7 +137,7 @@ def _foreign(steered, seed: int) -> dict[int, str]:
 
 
 def _score_surprisal(steered, llm, config) -> float | None:
-    from saebench.evaluators.autointerp.run import is_lost
+    from saebench.evaluators.autointerp.summary import is_lost
 
     foreign = _foreign(steered, config.seed) if config.intervention_null else {}
     requests, owners = [], []  # owners: (plan, pair index, own explanation?)
@@ -166,7 +166,7 @@ def _score_surprisal(steered, llm, config) -> float | None:
 
 
 def _score_choice(steered, llm, seed: int) -> None:
-    from saebench.evaluators.autointerp.run import is_lost
+    from saebench.evaluators.autointerp.summary import is_lost
     from saebench.llm.client import LlmFailure
 
     requests, keys = [], []

@@ -25,6 +25,7 @@ import random
 from collections import Counter
 
 from saebench.evaluators import EvalResult
+from saebench.evaluators.autointerp.config import AutointerpMetrics
 from saebench.toolkit.intervals import bootstrap, wilson
 
 USAGE = ("requests", "cache_hits", "prompt_tokens", "completion_tokens")
@@ -40,13 +41,19 @@ def metric_name(scorer: str, key: str) -> str:
     return "intervention_score" if scorer == "intervention" else f"{scorer}_{key}"
 
 
+def is_lost(reply) -> bool:
+    """A request the judge never answered (its absence changes what is scored); a server
+    that lacks prompt logprobs is a capability, not a loss."""
+    from saebench.llm.client import LlmFailure
+
+    return isinstance(reply, LlmFailure) and reply.kind != "unsupported"
+
+
 def hash_seed(seed: int, name: str) -> int:
     return random.Random(f"{seed}/{name}").getrandbits(32)
 
 
 def result_of(plans, config, usage: dict, details: dict, mode: str | None, null) -> EvalResult:
-    from saebench.evaluators.autointerp.evaluator import AutointerpMetrics
-
     statuses = Counter(p.status for p in plans)
     n = len(plans)
     metrics: dict = {

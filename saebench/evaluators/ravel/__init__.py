@@ -7,8 +7,9 @@ one interface), ``interventions`` (swaps at the patched column, greedy answers, 
 teacher-forced loss), ``selection`` (MDBM mask, probe, DAS training), ``prepared`` (pairs
 made ready once per hook and seed), ``methods`` and ``references`` (one method's scores),
 ``scores`` (the arithmetic), ``summary`` (metrics, intervals over pairs, sample sizes),
-``run`` (one record), ``evaluator`` (config, metrics, the plug-in). ``instances`` builds the
-pairs from a task. Importing this package loads no torch.
+``run`` (prepare once per hook, evaluate per SAE), ``config`` (config and metrics, a
+torch-free leaf), ``evaluator`` (the plug-in). ``instances`` builds the pairs from a task.
+Importing this package loads no torch.
 
 Example:
     >>> from saebench.evaluators.ravel import RavelConfig
@@ -16,11 +17,7 @@ Example:
     'zoo-cities'
 """
 
-from saebench.evaluators.ravel.evaluator import (
-    QUICKSTART_CONFIG,
-    RavelConfig,
-    RavelEvaluator,
-    RavelMetrics,
-)
+from saebench.evaluators.ravel.config import QUICKSTART_CONFIG, RavelConfig, RavelMetrics
+from saebench.evaluators.ravel.evaluator import RavelEvaluator
 
 __all__ = ["QUICKSTART_CONFIG", "RavelConfig", "RavelEvaluator", "RavelMetrics"]

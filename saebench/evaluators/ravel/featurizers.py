@@ -8,17 +8,18 @@ same intervention code: at the base's entity token the coordinates chosen by a w
 come from the source and the rest from the base.
 
 * an SAE is its own featurizer (codes = latents);
-* :class:`SplitNeuronFeaturizer`: codes = ``[relu(x), relu(-x)]``, the neuron basis split
-  by sign as a ReLU SAE's latents are (the like-for-like baseline of an SAE);
-* :class:`IdentityFeaturizer`: codes = the activation itself (the linear neuron basis);
-* :class:`PcaFeaturizer`: codes = coordinates in an orthonormal basis of the centred
-  activations (every component kept, so decode(encode(x)) = x);
-* :class:`DasFeaturizer`: codes = ``[R^T x, x - R R^T x]`` for a learned ``R`` with ``k``
-  orthonormal columns; swapping the first ``k`` coordinates gives DAS's
+* the bases are reference dictionaries of :mod:`saebench.toolkit.references`, protocol SAEs
+  at the SAE's input hook: :func:`split_neurons` (codes ``[relu(x), relu(-x)]``, the
+  neuron basis split by sign as a ReLU SAE's latents are, the like-for-like baseline),
+  :func:`linear_neurons` (codes = the activation itself) and :func:`target_pca` (coordinates
+  in an orthonormal basis of the centred activations, every component kept, so
+  decode(encode(x)) = x);
+* :class:`DasFeaturizer` (trained here): codes = ``[R^T x, x - R R^T x]`` for a learned
+  ``R`` with ``k`` orthonormal columns; swapping the first ``k`` coordinates gives DAS's
   ``h_b + R (R^T h_s - R^T h_b)``.
 
 Example:
-    >>> neurons = IdentityFeaturizer(sae.meta, d=128)
+    >>> neurons = linear_neurons(sae.meta, d=128)
     >>> patch = patch_latents(neurons, base.last("entity"), source_x, weights=mask)
 """
 
@@ -28,6 +29,9 @@ from types import SimpleNamespace
 
 import torch
 from torch import Tensor, nn
+
+from saebench.sae import Sae
+from saebench.toolkit.references import neuron_basis, pca_basis
 
 
 def hook_view(meta) -> SimpleNamespace:
@@ -39,62 +43,31 @@ def hook_view(meta) -> SimpleNamespace:
     )
 
 
-class IdentityFeaturizer(nn.Module):
-    """The neuron basis: each coordinate of the activation is one "latent"."""
-
-    def __init__(self, meta, d: int) -> None:
-        super().__init__()
-        self.meta = hook_view(meta)
-        self.d_sae = d
-
-    def encode(self, x: Tensor) -> Tensor:
-        return x
-
-    def decode(self, codes: Tensor, x: Tensor | None = None) -> Tensor:
-        return codes
-
-
-class SplitNeuronFeaturizer(nn.Module):
+def split_neurons(meta, d: int) -> Sae:
     """The neuron basis as a ReLU SAE would hold it: ``2d`` codes ``relu(+x_i)`` and
-    ``relu(-x_i)``, decoded exactly by ``codes[:d] - codes[d:]``. A mask can take the
-    positive part of a neuron from the source and keep its negative part from the base, as
-    it can with an SAE's latents but not with the linear neuron basis."""
-
-    def __init__(self, meta, d: int) -> None:
-        super().__init__()
-        self.meta = hook_view(meta)
-        self.d, self.d_sae = d, 2 * d
-
-    def encode(self, x: Tensor) -> Tensor:
-        return torch.cat([torch.relu(x), torch.relu(-x)], dim=-1)
-
-    def decode(self, codes: Tensor, x: Tensor | None = None) -> Tensor:
-        return codes[..., : self.d] - codes[..., self.d :]
+    ``relu(-x_i)``. A mask can take the positive part of a neuron from the source and keep
+    its negative part from the base, as it can with an SAE's latents but not with the
+    linear neuron basis."""
+    return neuron_basis(d, meta=_site(meta))
 
 
-class PcaFeaturizer(nn.Module):
+def linear_neurons(meta, d: int) -> Sae:
+    """The linear neuron basis: each coordinate of the activation is one "latent"."""
+    return neuron_basis(d, meta=_site(meta), split=False)
+
+
+def target_pca(meta, acts: Tensor) -> Sae:
     """Coordinates in the principal directions of some activations ``[n, d]``, largest
     variance first; all ``d`` directions are kept so the round trip is exact."""
+    return pca_basis(acts, meta=_site(meta), split=False)
 
-    def __init__(self, meta, acts: Tensor) -> None:
-        super().__init__()
-        self.meta = hook_view(meta)
-        data = acts.double()
-        mean = data.mean(0)
-        # eigh of the covariance: an orthonormal basis even when n < d
-        cov = (data - mean).T @ (data - mean) / max(len(data) - 1, 1)
-        eigvals, eigvecs = torch.linalg.eigh(cov)
-        order = eigvals.argsort(descending=True)
-        self.register_buffer("mean", mean.to(acts.dtype))
-        self.register_buffer("basis", eigvecs[:, order].to(acts.dtype))  # [d, d] columns
-        self.register_buffer("variance", eigvals[order].clamp_min(0).to(acts.dtype))
-        self.d_sae = acts.shape[1]
 
-    def encode(self, x: Tensor) -> Tensor:
-        return (x.to(self.basis.dtype) - self.mean) @ self.basis
-
-    def decode(self, codes: Tensor, x: Tensor | None = None) -> Tensor:
-        return codes @ self.basis.T + self.mean
+def _site(meta) -> dict:
+    """A reference reads and writes the SAE's input hook (one head of it, if the SAE does)."""
+    return {
+        "hook_name": meta.hook_name,
+        "hook_head_index": getattr(meta, "hook_head_index", None),
+    }
 
 
 class DasFeaturizer(nn.Module):

@@ -2,9 +2,10 @@
 built from them, per target attribute and split.
 
 **Filtering.** Every prompt of the task that falls in an instance split (below) is answered
-greedily for ``answer_tokens`` tokens; the decoded text counts as correct by
-:func:`is_correct`. ``survivors[attribute][split]`` says how many prompts there were and
-how many the model answered.
+by the toolkit's ``"words"`` rule (:mod:`saebench.toolkit.answers`): greedily for
+``answer_tokens`` tokens, the decoded text judged by ``is_correct``, the rule that also
+scores the interventions. ``survivors[attribute][split]`` says how many prompts there were
+and how many the model answered.
 
 **Pairs.** For a target attribute ``t`` and a split, among surviving prompts only:
 
@@ -48,15 +49,16 @@ from __future__ import annotations
 
 import itertools
 import random
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from saebench.errors import SaebenchError
 from saebench.tasks.base import Task, TaskPrompt
-from saebench.tasks.ravel import alternatives, instance_split_of, same_value
+from saebench.tasks.ravel import instance_split_of, same_value
+from saebench.toolkit.answers import filter_answered
 
+RULE = "words"  # RAVEL's answer rule: the intervention scores judge answers the same way
 SPLITS: tuple[str, ...] = ("train", "val", "entity", "context")
 KINDS: tuple[str, ...] = ("cause", "isolation")
 
@@ -112,41 +114,6 @@ class Instances:
         return out
 
 
-# -- the comparison --------------------------------------------------------------------------------
-_WORD = re.compile(r"-?\d+|[^\W\d_]+")
-
-
-def normalise(text: str) -> list[str]:
-    """The words of ``text``, case-folded: runs of letters, and integers with their sign;
-    whitespace, punctuation, quotes, underscores and special-token brackets separate words.
-
-    Example:
-        >>> normalise(' "Asia/Ho_Chi_Minh"},')
-        ['asia', 'ho', 'chi', 'minh']
-    """
-    return _WORD.findall(text.casefold())
-
-
-def is_correct(generated: str, expected: str) -> bool:
-    """Whether ``generated`` (decoded greedy tokens) begins with ``expected`` word for word,
-    after :func:`normalise`: case, whitespace and punctuation do not count, the match must
-    end at a word boundary ("Indiana" does not answer "India"), and a truncated answer
-    ("United" for "United States") is wrong. A label of several values joined by commas
-    (RAVEL's ``"Arabic,Kurdish"``) accepts any of them. A decimal reads as its integer part
-    followed by its digits ("57.7" answers "57"), as RAVEL's coordinates are whole degrees.
-
-    Example:
-        >>> is_correct(' United States."', "United States"), is_correct(" Indiana", "India")
-        (True, False)
-    """
-    words = normalise(generated)
-    for value in alternatives(expected):
-        want = normalise(value)
-        if want and words[: len(want)] == want:
-            return True
-    return False
-
-
 # -- splits ----------------------------------------------------------------------------------------
 def instance_split(task: Task, prompt: TaskPrompt) -> str | None:
     """``"train"``, ``"entity"``, ``"context"`` or None (unused) for one prompt of ``task``:
@@ -168,37 +135,6 @@ def instance_split(task: Task, prompt: TaskPrompt) -> str | None:
 
 
 # -- filtering -------------------------------------------------------------------------------------
-def default_answer_tokens(model, prompts: Sequence[TaskPrompt]) -> int:
-    """The most tokens any answer of ``prompts`` takes (any of its alternatives), alone or
-    after a space."""
-    values = sorted({v for p in prompts for v in alternatives(p.answer)})
-    tokenizer = model.tokenizer
-    longest = 1
-    for value in values:
-        for text in (value, " " + value):
-            longest = max(longest, len(tokenizer(text, add_special_tokens=False)["input_ids"]))
-    return longest
-
-
-def answer_texts(
-    runner, prompts: Sequence[TaskPrompt], n_tokens: int, batch_size: int
-) -> list[str]:
-    """The decoded greedy continuation of ``n_tokens`` tokens of each prompt, in order."""
-    from saebench.models.prompts import make_batch
-
-    # similar lengths batch together (less padding); results are put back in input order
-    order = sorted(range(len(prompts)), key=lambda i: (len(prompts[i].text), i))
-    texts: list[str] = [""] * len(prompts)
-    tokenizer = runner.model.tokenizer
-    for start in range(0, len(order), batch_size):
-        rows = order[start : start + batch_size]
-        batch = make_batch(runner.model, [prompts[i].text for i in rows])
-        tokens = runner.answer(batch, n_tokens)[0].cpu().tolist()
-        for i, ids in zip(rows, tokens, strict=True):
-            texts[i] = tokenizer.decode(ids)
-    return texts
-
-
 @dataclass
 class Answered:
     """The prompts a model answered, per instance split, with the counts of
@@ -223,20 +159,17 @@ def answered(
     attributes = list(dict.fromkeys(p.asks for p in task.prompts()))
     items = [(p, s) for p in task.prompts() if (s := instance_split(task, p))]
     prompts = [p for p, _ in items]
-    if answer_tokens is None:
-        answer_tokens = default_answer_tokens(runner.model, prompts) if prompts else 1
-    if answer_tokens < 1:
-        raise SaebenchError(f"answer_tokens must be at least 1, not {answer_tokens}")
-    texts = answer_texts(runner, prompts, answer_tokens, batch_size) if prompts else []
+    answers = filter_answered(
+        task, runner, RULE, prompts=prompts, batch_size=batch_size, answer_tokens=answer_tokens
+    )
     counts = {a: {s: {"prompts": 0, "correct": 0} for s in SPLITS} for a in attributes}
     kept: dict[str, list[TaskPrompt]] = {s: [] for s in SPLITS}
-    for (prompt, split), text in zip(items, texts, strict=True):
-        ok = is_correct(text, prompt.answer)
+    for (prompt, split), ok in zip(items, answers.correct, strict=True):
         counts[prompt.asks][split]["prompts"] += 1
         counts[prompt.asks][split]["correct"] += ok
         if ok:
             kept[split].append(prompt)
-    return Answered(kept, counts, attributes, answer_tokens)
+    return Answered(kept, counts, attributes, answers.answer_tokens)
 
 
 # -- pairs -----------------------------------------------------------------------------------------

@@ -25,9 +25,12 @@ from torch import Tensor
 
 from saebench.models.edits import patch_latents, read_rows
 from saebench.models.prompts import Prompt, PromptBatch, make_batch
+from saebench.toolkit.sites import LAST, Position
 
 ENTITY = "entity"  # the span every RAVEL prompt names
-POSITIONS = ("entity", "last")  # the entity's last token (RAVEL), or the prompt's last token
+# the config's names for the patched column: the entity's last token (RAVEL), or the
+# prompt's last token
+POSITIONS = {ENTITY: Position(ENTITY), LAST: Position(LAST)}
 
 # a featurizer (an SAE, or one of saebench.evaluators.ravel.featurizers) and its weights
 Intervention = tuple[object, Tensor]
@@ -83,10 +86,11 @@ def prepare_pairs(
         clean = runner.capture(base, [restart]) if restart else {}
         acts = runner.capture(source, [hook])[hook]
         rows = torch.arange(len(part), device=acts.device)
-        source_x = read_rows(acts, rows, column(source, position), meta)
+        at = site_position(position)
+        source_x = read_rows(acts, rows, at.columns(source), meta)
         forced = forced_tokens(base)
         forced_clean = runner.capture(forced, [restart]) if restart else {}
-        chunk = PairChunk(part, base, clean, source_x, hook, column(base, position))
+        chunk = PairChunk(part, base, clean, source_x, hook, at.columns(base))
         chunk.forced, chunk.forced_clean = forced, forced_clean
         chunks.append(chunk)
     return chunks
@@ -109,13 +113,11 @@ def forced_tokens(base: PromptBatch) -> Tensor:
     return out
 
 
-def column(batch: PromptBatch, position: str) -> Tensor:
-    """Each example's patched column: its entity's last token, or its last token."""
-    if position == "entity":
-        return batch.last(ENTITY)
-    if position == "last":
-        return batch.ends
-    raise ValueError(f"position must be one of {POSITIONS}, not {position!r}")
+def site_position(name: str) -> Position:
+    """The :class:`~saebench.toolkit.sites.Position` a config's ``position`` names."""
+    if name not in POSITIONS:
+        raise ValueError(f"position must be one of {tuple(POSITIONS)}, not {name!r}")
+    return POSITIONS[name]
 
 
 def _with_answer(prompt, answer: str) -> Prompt:
@@ -186,10 +188,10 @@ def intervene(
     """Whether each pair's greedy answer under each intervention is its expected value,
     ``[len(interventions), n_pairs]`` bool, pairs in the order of the chunks.
 
-    ``correct(generated_text, expected)`` defaults to the instances' ``is_correct``.
+    ``correct(generated_text, expected)`` defaults to RAVEL's rule (``toolkit.answers.is_correct``).
     """
     if correct is None:
-        from saebench.evaluators.ravel.instances import is_correct as correct
+        from saebench.toolkit.answers import is_correct as correct
     tokenizer = runner.model.tokenizer
     out = []
     for chunk in chunks:

@@ -1,4 +1,4 @@
-"""The pairs of one run and seed, prepared once per hook and shared by every SAE and reference.
+"""What every SAE at one hook shares, prepared once: per seed, the pairs and the references.
 
 :class:`HookData` holds, for each target attribute, the training pairs (cause and isolation
 pairs of the ``train`` split, mixed in a seeded order), the validation pairs (where DAS and
@@ -6,12 +6,14 @@ MDAS choose their dimension) and the pairs of each scored split, all as :class:`
 objects at one hook, plus the activations of that target's own training prompts at the
 patched column (what its probe and PCA are fitted on: a target's numbers never depend on
 which other targets were asked for). The ``train`` scores use the first training chunks
-(as many pairs as a held-out split), so overfitting shows. Nothing here depends on an SAE,
-so :func:`hook_data` keeps it in ``context.shared``.
+(as many pairs as a held-out split), so overfitting shows. :class:`Prepared` is what
+``RavelEvaluator.prepare`` returns: one :class:`SeedData` per seed (its pairs, their
+:class:`HookData` and the references' results) and the CPU seconds the shared work took.
+Nothing here depends on an SAE.
 
 Example:
-    >>> data = hook_data(context.shared, runner, instances, "blocks.1.hook_resid_post",
-    ...                  targets=["country"], batch_size=32, seed=0)
+    >>> data = build_hook_data(runner, instances, "blocks.1.hook_resid_post",
+    ...                        targets=["country"], batch_size=32, seed=0)
     >>> data.targets["country"].evals["entity"]      # chunks of held-out-entity pairs
 """
 
@@ -22,12 +24,10 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import torch
 from torch import Tensor
 
-from saebench.evaluators.ravel.interventions import PairChunk, column, prepare_pairs
-from saebench.models.edits import read_rows
-from saebench.models.prompts import make_batch
+from saebench.evaluators.ravel.interventions import PairChunk, prepare_pairs, site_position
+from saebench.toolkit.sites import activations_at
 
 TRAIN = "train"
 VAL = "val"
@@ -71,35 +71,6 @@ class HookData:
         return None
 
 
-def hook_data(
-    shared: dict,
-    runner,
-    instances,
-    hook: str,
-    *,
-    targets: Sequence[str],
-    batch_size: int,
-    seed: int,
-    meta=None,
-    position: str = "entity",
-    key: tuple = (),
-) -> HookData:
-    """The prepared pairs at ``hook``, made once per (``key``, hook, seed), kept in ``shared``."""
-    slot = ("ravel-hook-data", key, hook, seed)
-    if slot not in shared:
-        shared[slot] = build_hook_data(
-            runner,
-            instances,
-            hook,
-            targets=targets,
-            batch_size=batch_size,
-            seed=seed,
-            meta=meta,
-            position=position,
-        )
-    return shared[slot]
-
-
 def build_hook_data(
     runner,
     instances,
@@ -132,7 +103,7 @@ def build_hook_data(
             evals=evals,
             val=chunks(instances.select(target=target, split=VAL)),
             train_prompts=prompts,
-            train_x=entity_acts(runner, hook, prompts, meta, position),
+            train_x=_activations(runner, hook, prompts, meta, position),
         )
     return HookData(hook, per_target, seed)
 
@@ -145,15 +116,37 @@ def _distinct_prompts(pairs) -> list:
     return [seen[text] for text in sorted(seen)]  # sorted: independent of pair order
 
 
-@torch.no_grad()
-def entity_acts(
-    runner, hook: str, prompts: Sequence, meta=None, position: str = "entity", batch_size: int = 256
-):
+def _activations(runner, hook: str, prompts: Sequence, meta, position: str) -> Tensor | None:
     """Activations ``[n, d]`` at each prompt's patched column (None without prompts)."""
-    rows = []
-    for start in range(0, len(prompts), batch_size):
-        batch = make_batch(runner.model, list(prompts[start : start + batch_size]))
-        acts = runner.capture(batch, [hook])[hook]
-        index = torch.arange(len(batch), device=acts.device)
-        rows.append(read_rows(acts, index, column(batch, position), meta))
-    return torch.cat(rows) if rows else None
+    if not prompts:
+        return None
+    return activations_at(runner, prompts, hook, site_position(position), meta)
+
+
+@dataclass
+class SeedData:
+    """One seed's share: its pairs, the targets asked, the pairs at the hook, and each
+    reference's result with the CPU seconds it took."""
+
+    seed: int
+    instances: object  # ravel.instances.Instances
+    targets: list[str]
+    data: HookData
+    references: dict[str, tuple[object, float]] = field(default_factory=dict)
+
+
+@dataclass
+class Prepared:
+    """What ``prepare`` returns for one hook: every seed's share and the answers' seconds."""
+
+    hook: str
+    seeds: list[SeedData]
+    answers_seconds: float = 0.0
+
+    def reference_seconds(self) -> dict[str, float]:
+        """CPU seconds of each reference, summed over seeds."""
+        out: dict[str, float] = {}
+        for one in self.seeds:
+            for name, (_, seconds) in one.references.items():
+                out[name] = round(out.get(name, 0.0) + seconds, 3)
+        return out

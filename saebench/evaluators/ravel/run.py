@@ -1,9 +1,12 @@
-"""One SAE's RAVEL record: the model's answers (shared), then per seed its pairs, the SAE's
-MDBM and probe selections and the shared references; the summary into metrics, intervals,
-per-seed values, nulls and references.
+"""One SAE's RAVEL record in two parts. :func:`prepare` does what every SAE at one hook
+shares, once: the model's answers (once for the run), then per seed the pairs, the pairs made
+ready at the hook and the references. :func:`evaluate_sae` does the rest per SAE: per seed
+its MDBM and probe selections, then the summary into metrics, intervals, per-seed values,
+nulls and references.
 
 Example:
-    >>> result = evaluate_sae(RavelConfig(), context)    # what RavelEvaluator.finish returns
+    >>> prepared = prepare(RavelConfig(), context)           # RavelEvaluator.prepare
+    >>> result = evaluate_sae(RavelConfig(), sae, prepared, context)
     >>> result.intervals["disentanglement"], [r.method for r in result.references]
 """
 
@@ -14,50 +17,67 @@ import warnings
 
 from saebench.errors import SaebenchError, SaebenchWarning
 from saebench.evaluators import EvalContext, EvalResult, Reference
-from saebench.evaluators.ravel.evaluator import RavelConfig, RavelMetrics
+from saebench.evaluators.ravel.config import RavelConfig, RavelMetrics
 from saebench.evaluators.ravel.featurizers import hook_view
+from saebench.evaluators.ravel.interventions import site_position
 from saebench.evaluators.ravel.methods import MethodResult, RunSettings, run_mdbm, run_probe
-from saebench.evaluators.ravel.prepared import hook_data
-from saebench.evaluators.ravel.references import reference_seconds, shared_references
+from saebench.evaluators.ravel.prepared import Prepared, SeedData, build_hook_data
+from saebench.evaluators.ravel.references import run_references
 from saebench.evaluators.ravel.selection import DasSchedule, MaskSchedule
 from saebench.evaluators.ravel.summary import SCORES, sample_sizes, summarise
-from saebench.identity import stable_hash
 
 
-def run_key(config: RavelConfig, context: EvalContext) -> tuple:
-    """What the shared work depends on: the model, the task's data and the config."""
-    model = context.runner.model
-    return (model.cfg.model_name, context.task.spec().fingerprint, stable_hash(config.model_dump()))
+def answered_prompts(config: RavelConfig, context: EvalContext):
+    """The prompts the model answers (the costly part: every prompt), and its CPU seconds."""
+    from saebench.evaluators.ravel.instances import answered
+
+    began = time.process_time()
+    found = answered(context.task, context.runner, answer_tokens=config.answer_tokens)
+    return found, time.process_time() - began
 
 
-def shared_answers(config: RavelConfig, context: EvalContext, key: tuple):
-    """The prompts the model answers, found once per key (the costly part: every prompt)."""
-    slot = ("ravel-answers", key)
-    if slot not in context.shared:
-        from saebench.evaluators.ravel.instances import answered
+def seed_pairs(config: RavelConfig, answers, seed: int):
+    """The pairs of one seed (each seed draws its own)."""
+    from saebench.evaluators.ravel.instances import make_pairs
 
-        began = time.process_time()
-        answers = answered(context.task, context.runner, answer_tokens=config.answer_tokens)
-        context.shared[("ravel-answers-seconds", key)] = time.process_time() - began
-        context.shared[slot] = answers
-    return context.shared[slot]
+    caps = {
+        "train": config.n_train_pairs,
+        "val": config.n_val_pairs,
+        "entity": config.n_pairs,
+        "context": config.n_pairs,
+    }
+    return make_pairs(answers, targets=config.targets, n_pairs=caps, seed=seed)
 
 
-def shared_instances(config: RavelConfig, context: EvalContext, key: tuple, seed: int):
-    """The pairs of one seed (each seed draws its own), built once per key."""
-    slot = ("ravel-instances", key, seed)
-    if slot not in context.shared:
-        from saebench.evaluators.ravel.instances import make_pairs
+def prepare(config: RavelConfig, context: EvalContext) -> Prepared:
+    """What every SAE at the context's hook shares: answers, pairs and references per seed.
+    The answers and each seed's pairs do not depend on the hook: the whole run shares them."""
+    answers, seconds = context.once("answers", lambda: answered_prompts(config, context))
+    kept = [p for prompts in answers.kept.values() for p in prompts]
+    site_position(config.patched_position()).check(kept, who=f"ravel: task {context.task.name!r}")
+    seeds = [_prepare_seed(config, context, answers, seed) for seed in config.seeds]
+    return Prepared(context.sae.meta.hook_name, seeds, seconds)
 
-        caps = {
-            "train": config.n_train_pairs,
-            "val": config.n_val_pairs,
-            "entity": config.n_pairs,
-            "context": config.n_pairs,
-        }
-        answers = shared_answers(config, context, key)
-        context.shared[slot] = make_pairs(answers, targets=config.targets, n_pairs=caps, seed=seed)
-    return context.shared[slot]
+
+def _prepare_seed(config: RavelConfig, context: EvalContext, answers, seed: int) -> SeedData:
+    meta = context.sae.meta
+    instances = context.once("pairs", lambda: seed_pairs(config, answers, seed), depends_on=seed)
+    targets = targets_of(config, instances)
+    if not targets:
+        raise SaebenchError("ravel: the model answers too few prompts to build any pair")
+    data = build_hook_data(
+        context.runner,
+        instances,
+        meta.hook_name,
+        targets=targets,
+        batch_size=config.batch_size,
+        seed=seed,
+        meta=meta,
+        position=config.patched_position(),
+    )
+    settings = settings_of(config, instances.answer_tokens)
+    references = run_references(config.references, context.runner, data, hook_view(meta), settings)
+    return SeedData(seed, instances, targets, data, references)
 
 
 def settings_of(config: RavelConfig, n_tokens: int) -> RunSettings:
@@ -91,53 +111,31 @@ def targets_of(config: RavelConfig, instances) -> list[str]:
     return list(config.targets)
 
 
-def evaluate_sae(config: RavelConfig, context: EvalContext) -> EvalResult:
-    runner, sae = context.runner, context.sae
-    key = run_key(config, context)
-    hook = sae.meta.hook_name
-    position = config.patched_position()
+def evaluate_sae(config: RavelConfig, sae, prepared: Prepared, context: EvalContext) -> EvalResult:
+    """The SAE's MDBM and probe selections on every seed's prepared pairs, beside the
+    references prepared for them."""
+    runner = context.runner
     methods = {"mdbm": MethodResult(), "probe": MethodResult(), "empty": MethodResult()}
     refs: dict[str, MethodResult] = {name: MethodResult() for name in config.references}
     counts: dict[str, int] = {}
-    targets: list[str] = []
-    for seed in config.seeds:
-        instances = shared_instances(config, context, key, seed)
-        targets = targets_of(config, instances)
-        if not targets:
-            raise SaebenchError("ravel: the model answers too few prompts to build any pair")
-        data = hook_data(
-            context.shared,
-            runner,
-            instances,
-            hook,
-            targets=targets,
-            batch_size=config.batch_size,
-            seed=seed,
-            meta=sae.meta,
-            position=position,
-            key=key,
-        )
-        settings = settings_of(config, instances.answer_tokens)
+    for one in prepared.seeds:
+        settings = settings_of(config, one.instances.answer_tokens)
         run_mdbm(
             runner,
             lambda target: sae,
-            data,
+            one.data,
             settings,
             "sae",
-            seed=seed,
+            seed=one.seed,
             result=methods["mdbm"],
             null=methods["empty"],
         )
-        run_probe(runner, sae, data, settings, seed=seed, result=methods["probe"])
-        found = shared_references(
-            context.shared, runner, data, hook_view(sae.meta), settings,
-            methods=config.references, key=key,
-        )  # fmt: skip
-        for name, result in found.items():
+        run_probe(runner, sae, one.data, settings, seed=one.seed, result=methods["probe"])
+        for name, (result, _) in one.references.items():
             _extend(refs[name], result)
-        for split, n in data.pair_counts().items():
+        for split, n in one.data.pair_counts().items():
             counts[split] = counts.get(split, 0) + n
-    return _result(config, context, key, methods, refs, counts, targets, instances)
+    return _result(config, context, prepared, methods, refs, counts)
 
 
 def _extend(into: MethodResult, one: MethodResult) -> None:
@@ -148,8 +146,8 @@ def _extend(into: MethodResult, one: MethodResult) -> None:
     into.evaluated_pairs += one.evaluated_pairs
 
 
-def _result(config, context, key, methods, refs, counts, targets, instances) -> EvalResult:
-    hook = context.sae.meta.hook_name
+def _result(config, context, prepared: Prepared, methods, refs, counts) -> EvalResult:
+    hook = prepared.hook
     metrics, intervals, seeds = summarise(methods["mdbm"])
     probe, probe_intervals, probe_seeds = summarise(
         methods["probe"], {"disentanglement_probe": SCORES["disentanglement"]}
@@ -157,7 +155,7 @@ def _result(config, context, key, methods, refs, counts, targets, instances) -> 
     intervals["disentanglement_probe"] = probe_intervals["disentanglement_probe"]
     seeds.update({k: v for k, v in probe_seeds.items() if k == "disentanglement_probe"})
     null, _, _ = summarise(methods["empty"])
-    details = _details(config, context, key, {**methods, **refs}, counts, targets, instances)
+    details = _details(config, context, prepared, {**methods, **refs}, counts)
     if note := _inert_column(refs, config, hook):
         details["note"] = note
         warnings.warn(f"ravel: {note}", SaebenchWarning, stacklevel=3)
@@ -206,11 +204,13 @@ def _reference(name: str, result: MethodResult, hook: str, counts, config) -> Re
     )
 
 
-def _details(config, context, key, methods, counts, targets, instances) -> dict:
+def _details(config, context, prepared: Prepared, methods, counts) -> dict:
+    last = prepared.seeds[-1]  # targets, answer tokens and survivors: the last seed's
+    instances = last.instances
     details = {
         "status": "ok",
         "task": context.task.name,
-        "targets": targets,
+        "targets": last.targets,
         "answer_tokens": instances.answer_tokens,
         "position": config.patched_position(),
         "variant": config.variant() or "ravel",
@@ -221,8 +221,8 @@ def _details(config, context, key, methods, counts, targets, instances) -> dict:
         # CPU seconds of this process; a reference's and the answers' are those of the SAE
         # whose run computed them
         "timing": {name: methods[name].timing() for name in ("mdbm", "probe")},
-        "reference_cpu_seconds": reference_seconds(context.shared, key, context.sae.meta.hook_name),
-        "answers_cpu_seconds": round(context.shared.get(("ravel-answers-seconds", key), 0.0), 3),
+        "reference_cpu_seconds": prepared.reference_seconds(),
+        "answers_cpu_seconds": round(prepared.answers_seconds, 3),
     }
     if len(config.seeds) > 1:
         details["per_seed"] = {name: methods[name].per_seed for name in ("mdbm", "probe")}

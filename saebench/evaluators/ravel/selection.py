@@ -34,6 +34,7 @@ from torch import Tensor
 
 from saebench.evaluators.ravel.interventions import PairChunk, answer_loss
 from saebench.toolkit.determinism import fixed_threads
+from saebench.toolkit.probes import l1_probe_weights
 
 
 @dataclass(frozen=True)
@@ -165,33 +166,16 @@ def probe_select(
     codes: Tensor, labels: Sequence[str], *, c: float, max_latents: int, seed: int
 ) -> Tensor:
     """Latents with a nonzero weight in an L1 logistic regression of ``labels`` on
-    ``codes`` ``[n, d_sae]``, as a bool mask ``[d_sae]``; none when a single value is seen."""
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.multiclass import OneVsRestClassifier
-
-    x = codes.detach().double().cpu().numpy()
+    ``codes`` ``[n, d_sae]`` (:func:`~saebench.toolkit.probes.l1_probe_weights`), at most
+    ``max_latents`` of the largest, as a bool mask ``[d_sae]``; none when a single value is
+    seen."""
     chosen = torch.zeros(codes.shape[1], dtype=torch.bool)
     if len(set(labels)) < 2:
         return chosen
-    # one L1 problem per value (liblinear is exact for L1 and fits no multinomial model)
-    one = LogisticRegression(
-        C=c, solver="liblinear", random_state=seed, max_iter=1000, **_l1_penalty()
-    )
-    with fixed_threads():
-        probe = OneVsRestClassifier(one).fit(x, list(labels))
-    coef = np.vstack([np.abs(e.coef_) for e in probe.estimators_])
-    weight = torch.from_numpy(coef.sum(0))
+    x = codes.detach().double().cpu().numpy()
+    weight = torch.from_numpy(l1_probe_weights(x, labels, c=c, seed=seed))
     nonzero = weight > 0
     if int(nonzero.sum()) > max_latents:
         nonzero = torch.zeros_like(nonzero)
         nonzero[weight.topk(max_latents).indices] = True
     return nonzero
-
-
-def _l1_penalty() -> dict:
-    """The L1 penalty as this scikit-learn spells it (``penalty`` is deprecated in 1.8)."""
-    import sklearn
-
-    major, minor = (int(part) for part in sklearn.__version__.split(".")[:2])
-    return {"l1_ratio": 1.0} if (major, minor) >= (1, 8) else {"penalty": "l1"}

@@ -3,21 +3,23 @@
 For every value ``v`` of every probed attribute ``a`` of a task, a balanced one-vs-rest
 problem ("``a == v``" against the other values, the larger side subsampled, seeded) is
 built on the task's train and test splits from the activation at one token of the prompt
-(a named span's first or last token). On the train rows the ``k`` latents with the largest
-standardised mean difference ``|mean(positives) - mean(negatives)| / std`` are selected and
-a logistic regression (features standardised on the train rows, L2 penalty
-``C = regularization_c``) is fitted on them; its test accuracy and AUROC are reported for
-each ``k``. The same probes on the raw activations (``k`` dimensions chosen the same way,
-and the full width) are the reference ``raw_activations``, a record of its own; they do
-not depend on the SAE and are computed once per run and shared by its SAEs.
+(a named span's first or last token, or each prompt's last token). On the train rows the
+``k`` latents with the largest standardised mean difference
+``|mean(positives) - mean(negatives)| / std`` are selected and a logistic regression
+(features standardised on the train rows, L2 penalty ``C = regularization_c``) is fitted on
+them; its test accuracy and AUROC are reported for each ``k``. The same probes on the raw
+activations (``k`` dimensions chosen the same way, and the full width) are the reference
+``raw_activations``, a record of its own; they do not depend on the SAE and are computed
+once per run and shared by its SAEs.
 
 Scores are averaged over an attribute's values, then over attributes. Accuracies carry a
 bootstrap interval over the test split's entities (or distinct test prompts where a task
 has no entities) and their null, the majority-class rate of the test rows (0.5: the
-classes are balanced). This module loads no
-torch; the work is in :mod:`.run` (model capture in :mod:`.capture`, probes on arrays in
-:mod:`.probes`). ``docs/evaluators/sparse_probing.md`` has the definitions and the zoo's
-figures.
+classes are balanced). Modules: :mod:`.config` (config, metrics, targets on a task) and
+:mod:`.evaluator` (the plug-in) load no torch; :mod:`.run` prepares once (activations at
+the site through :mod:`saebench.toolkit.sites`, the probe plan, the raw probes) and probes
+each SAE; :mod:`.probes` and :mod:`.scores` work on arrays.
+``docs/evaluators/sparse_probing.md`` has the definitions and the zoo's figures.
 
 Example:
     >>> records = saebench.evaluate("zoo:resid-topk-16", model="zoo",
@@ -27,222 +29,22 @@ Example:
     >>> raw = records[1]  # the reference: sae.uri "reference:sparse_probing/raw_activations@..."
 """
 
-from __future__ import annotations
-
-from typing import Any, Literal
-
-from pydantic import ConfigDict, Field, create_model, field_validator
-
-from saebench.errors import SaebenchError
-from saebench.evaluators import (
-    EvalConfig,
-    EvalContext,
-    EvalMetrics,
-    EvalResult,
-    Evaluator,
-    Needs,
-    TaskRequest,
-    metric,
+from saebench.evaluators.sparse_probing.config import (
+    K_CHOICES,
+    QUICKSTART_CONFIG,
+    TASK_DEFAULTS,
+    SparseProbingConfig,
+    SparseProbingMetrics,
+    resolve_targets,
 )
+from saebench.evaluators.sparse_probing.evaluator import SparseProbingEvaluator
 
-# The k a config may ask for (each has its metrics fields).
-K_CHOICES = (1, 2, 5, 10, 20, 50)
-
-# Where and what to probe on the built-in tasks when the config does not say: the token
-# whose activation carries the attribute, and the attributes that are probing targets (the
-# zoo cities' ``city`` names the entity itself, one value per few prompts: not a target).
-# The third item is the attribute naming each prompt's entity: examples are counted, and
-# intervals resampled, by entity (a city asked in eight phrasings is one city); None: by row.
-TASK_DEFAULTS: dict[str, tuple[str, list[str], str | None]] = {
-    "zoo-cities": ("entity", ["country", "continent", "language"], "city"),
-    "zoo-ioi": ("end", ["io", "s", "order"], None),
-}
-
-# Settings for `saebench quickstart`: the cities' country prompts only (the entity comes
-# before the relation's words, so the other relations' prompts add contexts, not
-# information), one phrasing per kind; continent and language (a country has at most 4
-# cities per split, too few entities to probe), their six most frequent values, at most
-# 200 examples per class, k = 1 and 5, no full-width probes. The test split has 517 cities,
-# which bounds the precision: half-width of sae_accuracy_k1 about 0.025 over entities
-# (docs/evaluators/sparse_probing.md, "Quickstart sizes").
-QUICKSTART_CONFIG: dict[str, Any] = {
-    "task_config": {"relations": ["country"], "per_kind": 1},
-    "attributes": ["continent", "language"],
-    "k": [1, 5],
-    "min_examples": 10,
-    "max_values": 6,
-    "max_examples": 200,
-    "full_width": False,
-}
-
-
-class SparseProbingConfig(EvalConfig):
-    """Which task, token and attributes are probed, and how.
-
-    Example:
-        >>> SparseProbingConfig(task="zoo-ioi", task_config={"n": 3000}, attributes=["order"])
-    """
-
-    task: str = "zoo-cities"  # a registered task (`saebench tasks list`)
-    task_config: dict[str, Any] = {}  # its config (`saebench tasks show NAME`)
-    # the span whose token is probed; None: the task's default (TASK_DEFAULTS), or its only span
-    position: str | None = None
-    token: Literal["first", "last"] = "last"  # which token of a multi-token span
-    # the attributes probed; None: the task's default, or every attribute of a user task
-    attributes: list[str] | None = None
-    k: list[int] = [1, 2, 5, 20]  # numbers of latents (and raw dimensions) per probe
-    train_split: str = "train"
-    test_split: str = "test"
-    # the attribute naming each prompt's entity (examples and interval units are entities);
-    # None: the task's default (zoo-cities: city), else every distinct prompt is its own
-    entity: str | None = None
-    # a value is probed when it has at least this many positive and negative distinct
-    # examples (entities where there are entities) in each split (else skipped and counted)
-    min_examples: int = Field(10, ge=2)
-    # a probe whose balanced test set has fewer rows is skipped and counted: its accuracy
-    # moves by 1/rows per row (16 rows: 0.06), more than the differences between SAEs
-    min_test_rows: int = Field(20, ge=2)
-    max_examples: int | None = Field(1000, ge=2)  # per class and split, None: all
-    max_values: int | None = Field(None, ge=1)  # per attribute, the most frequent first
-    full_width: bool = True  # also a probe on every latent / every raw dimension
-    regularization_c: float = Field(1.0, gt=0)  # inverse L2 strength on standardised features
-    seed: int = 0
-
-    @field_validator("k")
-    @classmethod
-    def _check_k(cls, value: list[int]) -> list[int]:
-        bad = sorted(set(value) - set(K_CHOICES))
-        if bad or 1 not in value:
-            raise ValueError(
-                f"k must be some of {list(K_CHOICES)} and include 1 (the main metric), got {value}"
-            )
-        return sorted(set(value))
-
-
-def _metrics_fields() -> dict[str, Any]:
-    fields: dict[str, Any] = {}
-    widths: list[int | str] = [*K_CHOICES, "full"]
-    for width in widths:
-        suffix = f"k{width}" if width != "full" else "full"
-        chosen = f"the {width} latents of largest standardised mean difference"
-        if width == "full":
-            chosen = "every latent"
-        for score, name in (("accuracy", "test accuracy"), ("auroc", "test AUROC")):
-            description = f"{name} of one-vs-rest probes on {chosen}, mean over values"
-            fields[f"sae_{score}_{suffix}"] = (
-                float | None,
-                metric(description + " then attributes", True),
-            )
-    fields["n_values_probed"] = (float, metric("attribute values probed", None, 0.0))
-    fields["n_values_skipped"] = (
-        float,
-        metric(
-            "attribute values not probed (too few examples or test rows, or over max_values)",
-            None,
-            0.0,
-        ),
-    )
-    return fields
-
-
-class _PerAttribute(EvalMetrics):
-    # per-attribute accuracies (``sae_accuracy_k1_country``) are metrics too; their names
-    # depend on the task, so they are extra fields
-    model_config = ConfigDict(extra="allow")
-
-
-SparseProbingMetrics = create_model(
-    "SparseProbingMetrics", __base__=_PerAttribute, **_metrics_fields()
-)
-SparseProbingMetrics.__doc__ = (
-    "Accuracy and AUROC per k of probes on the dictionary's latents (None for a k not asked "
-    "for), and per attribute ``sae_accuracy_k{K}_{attribute}``. The raw-activation probes are "
-    "the reference ``raw_activations`` (a record of its own, the same metric names)."
-)
-
-
-class SparseProbingEvaluator(Evaluator):
-    """Top-k sparse probes on SAE latents for a task's attributes, beside the raw activations.
-
-    Example:
-        >>> saebench.evaluate("zoo:resid-topk-16", model="zoo", evaluators=["sparse_probing"],
-        ...                   configs={"sparse_probing": {"task": "zoo-cities"}})
-    """
-
-    # 2: latents chosen by standardised mean difference, entities counted, probes with too
-    # few test rows skipped, intervals and nulls, raw probes as a reference record
-    version = "2"
-    description = "k-sparse probes (latents of largest mean difference) for task attributes"
-    Config = SparseProbingConfig
-    Metrics = SparseProbingMetrics
-    main_metric = "sae_accuracy_k1"
-    headline = ("sae_accuracy_k1", "sae_accuracy_k5")
-    needs = Needs(activations=False, model_runner=True, task=TaskRequest(name="zoo-cities"))
-    quickstart = QUICKSTART_CONFIG
-
-    @classmethod
-    def needs_for(cls, config: SparseProbingConfig) -> Needs:
-        return Needs(
-            activations=False,
-            model_runner=True,
-            task=TaskRequest(name=config.task, config=config.task_config),
-        )
-
-    def __init__(self, config: SparseProbingConfig, context: EvalContext) -> None:
-        super().__init__(config, context)
-        self.position: str | None = None
-        self.attributes: list[str] = []
-        self.entity: str | None = None
-        if context.task is not None:
-            self.position, self.attributes, self.entity = resolve_targets(config, context.task)
-
-    def finish(self) -> EvalResult:
-        if self.context.task is None or self.context.runner is None:
-            raise SaebenchError("sparse_probing needs a task and a model runner (run it via plan)")
-        from saebench.evaluators.sparse_probing.run import probe_sae
-
-        return probe_sae(self, self.position, self.attributes, self.entity)
-
-
-def resolve_targets(config: SparseProbingConfig, task) -> tuple[str, list[str], str | None]:
-    """The span, the attributes to probe and the entity attribute on ``task``, checked
-    against what it has."""
-    name = config.task
-    for split in (config.train_split, config.test_split):
-        if split not in task.splits:
-            raise SaebenchError(
-                f"sparse_probing: task {name!r} has no split {split!r} (splits: "
-                f"{', '.join(task.splits)}); set train_split/test_split"
-            )
-    prompts = task.prompts(config.train_split)
-    if not prompts:
-        raise SaebenchError(f"sparse_probing: task {name!r} has no {config.train_split} prompts")
-    spans = sorted(prompts[0].spans)
-    default_span, default_attributes, default_entity = TASK_DEFAULTS.get(
-        task.name, (None, None, None)
-    )
-    position = config.position or default_span or (spans[0] if len(spans) == 1 else None)
-    if position is None:
-        raise SaebenchError(
-            f"sparse_probing: task {name!r} names spans {', '.join(spans) or 'none'}; "
-            "choose the probed one with position=NAME"
-        )
-    if position not in spans:
-        raise SaebenchError(
-            f"sparse_probing: task {name!r} has no span {position!r} (spans: "
-            f"{', '.join(spans)}); set position to one of them"
-        )
-    known = task.attribute_values()
-    attributes = config.attributes or default_attributes or sorted(known)
-    if unknown := sorted(set(attributes) - set(known)):
-        raise SaebenchError(
-            f"sparse_probing: task {name!r} has no attribute {', '.join(unknown)} (attributes: "
-            f"{', '.join(sorted(known))}); fix attributes"
-        )
-    entity = config.entity or default_entity
-    if entity is not None and entity not in known:
-        raise SaebenchError(
-            f"sparse_probing: task {name!r} has no attribute {entity!r} to name entities "
-            f"(attributes: {', '.join(sorted(known))}); fix entity"
-        )
-    return position, list(dict.fromkeys(attributes)), entity
+__all__ = [
+    "K_CHOICES",
+    "QUICKSTART_CONFIG",
+    "TASK_DEFAULTS",
+    "SparseProbingConfig",
+    "SparseProbingEvaluator",
+    "SparseProbingMetrics",
+    "resolve_targets",
+]

@@ -119,16 +119,7 @@ def plan_probes(
     for attribute, candidates in values.items():
         train, test = train_labels[attribute], test_labels[attribute]
         names = sorted(candidates)[:1] if len(set(candidates)) == 2 else sorted(set(candidates))
-        eligible = []
-        for value in names:
-            counts = _counts(train, test, value, groups)
-            if min(counts.values()) < min_examples:
-                plan.skipped.append(
-                    {"attribute": attribute, "value": value, "reason": "too_few", **counts}
-                )
-            else:
-                eligible.append((value, counts))
-        eligible.sort(key=lambda item: (-item[1]["train_positives"], item[0]))
+        eligible = _eligible(plan, attribute, names, train, test, min_examples, groups)
         for rank, (value, counts) in enumerate(eligible):
             reason = None
             if max_values is not None and rank >= max_values:
@@ -144,6 +135,22 @@ def plan_probes(
             else:
                 plan.probes.append(probe)
     return plan
+
+
+def _eligible(plan, attribute, names, train, test, min_examples, groups) -> list:
+    """``(value, counts)`` of the values with enough examples, most train positives first
+    (ties by name); the others are added to ``plan.skipped`` as ``too_few``."""
+    eligible = []
+    for value in names:
+        counts = _counts(train, test, value, groups)
+        if min(counts.values()) < min_examples:
+            plan.skipped.append(
+                {"attribute": attribute, "value": value, "reason": "too_few", **counts}
+            )
+        else:
+            eligible.append((value, counts))
+    eligible.sort(key=lambda item: (-item[1]["train_positives"], item[0]))
+    return eligible
 
 
 def _counts(

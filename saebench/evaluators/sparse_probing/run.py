@@ -1,22 +1,27 @@
-"""The sparse-probing run for one SAE: capture (shared), raw probes (shared), SAE probes.
+"""The sparse-probing work: :func:`prepare` once per (site, task, settings), :func:`evaluate`
+per SAE.
 
 What does not depend on the SAE (the activations of the task's prompts at the hook, the
-probe plan, the raw-activation probes) is computed once per (hook, task, position,
-settings) and kept in ``context.shared``, so every SAE of a run at the same hook reuses it
-and gets the numbers it would get alone.
+probe plan, the raw-activation probes) is made once and shared by every SAE of a run at the
+same hook: :func:`prepare` through ``context.once`` (the framework keys it), the raw probes
+through ``context.once`` per head read (SAEs of one attention hook may read different heads),
+so each SAE gets the numbers it would get alone.
 """
 
 from __future__ import annotations
 
-import json
 import warnings
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 
 from saebench.errors import SaebenchError, SaebenchWarning
 from saebench.evaluators import EvalResult, Reference
-from saebench.evaluators.sparse_probing.capture import SplitActivations, capture_split
+from saebench.evaluators.sparse_probing.config import (
+    SparseProbingConfig,
+    SparseProbingMetrics,
+    resolve_targets,
+)
 from saebench.evaluators.sparse_probing.probes import (
     ProbePlan,
     ProbeResult,
@@ -25,44 +30,123 @@ from saebench.evaluators.sparse_probing.probes import (
     summarise,
 )
 from saebench.evaluators.sparse_probing.scores import score
-
-if TYPE_CHECKING:
-    from saebench.evaluators.sparse_probing import SparseProbingEvaluator
+from saebench.toolkit.sites import Position
 
 _ENCODE_ROWS = 4096  # rows per SAE encode call (memory only: codes are per row)
 
 
-def probe_sae(
-    evaluator: SparseProbingEvaluator, position: str, attributes: list[str], entity: str | None
-) -> EvalResult:
+@dataclass(frozen=True)
+class Split:
+    """One split's activations ``x`` (float32; ``[n, d]``, or ``[n, heads, d_head]`` at an
+    attention hook) and each attribute's value per row (an object array; None where a prompt
+    has none)."""
+
+    x: np.ndarray
+    labels: dict[str, np.ndarray]
+    n_prompts: int  # before removing duplicates
+
+    def read(self, head: int | None) -> np.ndarray:
+        """``[n, d_in]`` as an SAE reading ``head`` (None: every head) sees the hook."""
+        if self.x.ndim == 2:
+            return self.x
+        if head is not None:
+            return np.ascontiguousarray(self.x[:, head])
+        return self.x.reshape(len(self.x), -1)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The SAE-independent part: the targets, both splits and the probe plan."""
+
+    position: str
+    attributes: list[str]
+    entity: str | None
+    train: Split
+    test: Split
+    plan: ProbePlan
+
+
+def prepare(cfg: SparseProbingConfig, context) -> Prepared:
+    """Capture both splits at the SAE's hook (one row per distinct prompt) and plan the probes."""
+    if context.task is None or context.runner is None:
+        raise SaebenchError("sparse_probing needs a task and a model runner (run it via plan)")
+    _need_sklearn()
+    position, attributes, entity = resolve_targets(cfg, context.task)
+    captured = [*attributes, *([entity] if entity and entity not in attributes else [])]
+    where = Position(position, cfg.token)
+    train, test = (
+        _split(context, split, where, captured) for split in (cfg.train_split, cfg.test_split)
+    )
+    values = context.task.attribute_values()
+    plan = plan_probes(
+        train.labels,
+        test.labels,
+        {a: values[a] for a in attributes},
+        cfg.min_examples,
+        cfg.max_examples,
+        cfg.max_values,
+        cfg.seed,
+        groups=(train.labels[entity], test.labels[entity]) if entity else None,
+        min_test_rows=cfg.min_test_rows,
+    )
+    if not plan.probes:
+        warnings.warn(
+            f"sparse_probing: no value of {', '.join(attributes)} on task "
+            f"{context.task.name!r} has {cfg.min_examples} examples per class in both "
+            "splits; lower min_examples or give the task more prompts (task_config)",
+            SaebenchWarning,
+            stacklevel=3,
+        )
+    return Prepared(position, attributes, entity, train, test, plan)
+
+
+def _split(context, split: str, position: Position, attributes: list[str]) -> Split:
+    """The split's activations at the hook, one row per distinct (prefix, labels)."""
+    from saebench.toolkit.sites import distinct_activations
+
+    prompts = context.task.prompts(split)
+    hook = context.sae.meta.hook_name
+    rows, x = distinct_activations(
+        context.runner,
+        prompts,
+        hook,
+        position,
+        key=lambda p: tuple(p.attributes.get(a) for a in attributes),
+    )
+    labels = {
+        a: np.array([prompts[r].attributes.get(a) for r in rows], dtype=object) for a in attributes
+    }
+    return Split(x.numpy(), labels, len(prompts))
+
+
+def evaluate(cfg: SparseProbingConfig, sae, prepared: Prepared, context) -> EvalResult:
     """The metrics, intervals, nulls and details of one SAE's record, and the raw
     activations' probes beside it as the reference ``raw_activations``."""
-    _need_sklearn()
-    cfg, context = evaluator.config, evaluator.context
-    sae, meta = context.sae, context.sae.meta
-    where = (meta.hook_name, meta.hook_head_index, _task_id(context.task), position, cfg.token)
-    captured = [*attributes, *([entity] if entity and entity not in attributes else [])]
-    train, test = (
-        _activations(context, where, split, captured) for split in (cfg.train_split, cfg.test_split)
+    meta, p = sae.meta, prepared
+    head = meta.hook_head_index
+    train_x, test_x = p.train.read(head), p.test.read(head)
+    raw = context.once(
+        "raw_probes",
+        lambda: _probe_all(p.plan, train_x, test_x, cfg),
+        site=meta.hook_name,
+        depends_on=head,
     )
-    plan, raw = _raw_probes(context, cfg, where, train, test, attributes, entity)
-    sae_results = _probe_all(plan, _encode(sae, train.x), _encode(sae, test.x), cfg)
-    units, unit = _units(test, entity)
-    mine = score(sae_results, plan, units, unit, cfg)
-    theirs = score(raw, plan, units, unit, cfg)
-    details = _details(cfg, position, attributes, meta, train, test, plan, sae_results)
-    details["entity"] = entity
+    sae_results = _probe_all(p.plan, _encode(sae, train_x), _encode(sae, test_x), cfg)
+    units, unit = _units(p.test, p.entity)
+    mine = score(sae_results, p.plan, units, unit, cfg)
+    theirs = score(raw, p.plan, units, unit, cfg)
+    details = _details(cfg, p, meta, sae_results)
     reference = Reference(
         method="raw_activations",
         hook_name=meta.hook_name,
         metrics=theirs.metrics,
         intervals=theirs.intervals,
-        details={"probes": [_result_dict(r) for r in raw], "entity": entity},
+        details={"probes": [_result_dict(r) for r in raw], "entity": p.entity},
         sample_sizes=mine.sample_sizes,
-        size=int(test.x.shape[1]),
+        size=int(test_x.shape[1]),
     )
     return EvalResult(
-        metrics=evaluator.Metrics(**mine.metrics),
+        metrics=SparseProbingMetrics(**mine.metrics),
         details=details,
         intervals=mine.intervals,
         nulls=mine.nulls,
@@ -71,37 +155,7 @@ def probe_sae(
     )
 
 
-def _raw_probes(context, cfg, where, train, test, attributes, entity) -> tuple[ProbePlan, list]:
-    """The probe plan and the raw-activation probes, made once per hook, task and settings."""
-    settings = cfg.model_dump(exclude={"task", "task_config", "position", "token"})
-    key = ("sparse_probing/raw", *where, entity, json.dumps(settings, sort_keys=True))
-    if key not in context.shared:
-        values = context.task.attribute_values()
-        groups = (train.labels[entity], test.labels[entity]) if entity else None
-        plan = plan_probes(
-            train.labels,
-            test.labels,
-            {a: values[a] for a in attributes},
-            cfg.min_examples,
-            cfg.max_examples,
-            cfg.max_values,
-            cfg.seed,
-            groups=groups,
-            min_test_rows=cfg.min_test_rows,
-        )
-        if not plan.probes:
-            warnings.warn(
-                f"sparse_probing: no value of {', '.join(attributes)} on task "
-                f"{context.task.name!r} has {cfg.min_examples} examples per class in both "
-                "splits; lower min_examples or give the task more prompts (task_config)",
-                SaebenchWarning,
-                stacklevel=3,
-            )
-        context.shared[key] = (plan, _probe_all(plan, train.x, test.x, cfg))
-    return context.shared[key]
-
-
-def _units(test: SplitActivations, entity: str | None) -> tuple[np.ndarray, str]:
+def _units(test: Split, entity: str | None) -> tuple[np.ndarray, str]:
     """Each test row's sampling unit (its entity's index, or the row itself) and its name."""
     if entity is None:
         return np.arange(len(test.x)), "test_rows"
@@ -117,28 +171,6 @@ def _need_sklearn() -> None:
             "sparse_probing fits its probes with scikit-learn, which is not installed; "
             "pip install scikit-learn"
         ) from exc
-
-
-def _task_id(task) -> tuple[str, str, str]:
-    """Name, version and config: the planner has checked that these give the planned data."""
-    return task.name, task.version, json.dumps(task.config.model_dump(mode="json"), sort_keys=True)
-
-
-def _activations(context, where, split: str, attributes: list[str]) -> SplitActivations:
-    key = ("sparse_probing/acts", *where, split, tuple(attributes))
-    if key not in context.shared:
-        meta = context.sae.meta
-        context.shared[key] = capture_split(
-            context.runner,
-            context.model,
-            context.task,
-            split,
-            meta,
-            where[3],
-            where[4],
-            attributes,
-        )
-    return context.shared[key]
 
 
 def _encode(sae, x: np.ndarray) -> np.ndarray:
@@ -160,14 +192,14 @@ def _probe_all(plan: ProbePlan, train_x, test_x, cfg) -> list[ProbeResult]:
     )
 
 
-def _details(cfg, position, attributes, meta, train, test, plan, sae_results):
+def _details(cfg, p: Prepared, meta, sae_results) -> dict:
     widths: list[int | str] = [*cfg.k, *(["full"] if cfg.full_width else [])]
     per_attribute = {}
-    for attribute in attributes:
+    for attribute in p.attributes:
         mine = [r for r in sae_results if r.attribute == attribute]
         per_attribute[attribute] = {
             "n_values_probed": len(mine),
-            "n_values_skipped": sum(s["attribute"] == attribute for s in plan.skipped),
+            "n_values_skipped": sum(s["attribute"] == attribute for s in p.plan.skipped),
             **{
                 f"sae_{score}_{_suffix(w)}": summarise(mine, w, score)
                 for w in widths
@@ -182,19 +214,20 @@ def _details(cfg, position, attributes, meta, train, test, plan, sae_results):
             "n_test": len(probe.test_rows),
             "sae": _result_dict(mine),
         }
-        for probe, mine in zip(plan.probes, sae_results, strict=True)
+        for probe, mine in zip(p.plan.probes, sae_results, strict=True)
     ]
     return {
         "hook": meta.hook_name,
-        "position": position,
+        "position": p.position,
         "token": cfg.token,
         "attributes": per_attribute,
         "examples": {
             split: {"prompts": acts.n_prompts, "distinct": len(acts.x)}
-            for split, acts in ((cfg.train_split, train), (cfg.test_split, test))
+            for split, acts in ((cfg.train_split, p.train), (cfg.test_split, p.test))
         },
         "probes": probes,
-        "skipped": plan.skipped,
+        "skipped": p.plan.skipped,
+        "entity": p.entity,
     }
 
 

@@ -5,20 +5,21 @@ Modules, one job each: :mod:`.dictionaries` (the supervised codes), :mod:`.task_
 (logit of the answer minus the counterfactual answer), :mod:`.site` (activations at a hook
 and position, runs under replacements), :mod:`.approximation` (sufficiency, necessity),
 :mod:`.control` (supervised, interpretation-aware and -agnostic edits), :mod:`.interpretability`
-(F1 of latents, occlusion, over-splitting), :mod:`.study` and :mod:`.scoring` (the shared
-part and per-dictionary scores), :mod:`.run` (records' metrics and details) and
-:mod:`.evaluator` (the plug-in; imports no torch).
+(F1 of latents, occlusion, over-splitting), :mod:`.study` and :mod:`.scoring` (the prepared
+part and per-dictionary scores), :mod:`.run` (the preparation and records' numbers),
+:mod:`.config` (config and metrics) and :mod:`.evaluator` (the plug-in); the last two import
+no torch.
 
 Example:
     >>> from saebench.evaluators.supervised import SupervisedConfig, QUICKSTART_CONFIG
     >>> SupervisedConfig(**QUICKSTART_CONFIG).n_eval
 """
 
-from saebench.evaluators.supervised.evaluator import (
+from saebench.evaluators.supervised.config import (
     QUICKSTART_CONFIG,
     SupervisedConfig,
-    SupervisedEvaluator,
     SupervisedMetrics,
 )
+from saebench.evaluators.supervised.evaluator import SupervisedEvaluator
 
 __all__ = ["QUICKSTART_CONFIG", "SupervisedConfig", "SupervisedEvaluator", "SupervisedMetrics"]

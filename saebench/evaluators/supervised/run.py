@@ -1,15 +1,15 @@
-"""The evaluator's work: the shared part (study, supervised dictionary, baselines and their
-reference records) made once per key, and one SAE's record on top of it.
+"""The evaluator's work: the preparation (study, supervised dictionary, baselines and their
+reference records), made once per site by the framework, and one SAE's record on top of it.
 
 Example:
-    >>> shared = shared_part(task, runner, config, sae.meta, context.shared)
-    >>> result = sae_result(shared, sae, config)        # an EvalResult
+    >>> prepared = prepare_study(task, runner, config, sae.meta, context.once)
+    >>> result = sae_result(prepared, sae, config)        # an EvalResult
 """
 
 from __future__ import annotations
 
 from saebench.evaluators import EvalResult, Reference
-from saebench.evaluators.supervised.evaluator import SupervisedMetrics, shared_key
+from saebench.evaluators.supervised.config import SupervisedMetrics
 from saebench.evaluators.supervised.numbers import dictionary_numbers, supervised_numbers
 from saebench.evaluators.supervised.scoring import (
     baseline_dictionaries,
@@ -30,17 +30,11 @@ def _supervised_reference(study: Study, supervised: dict, config, hook: str) -> 
     )
 
 
-def shared_part(task, runner, config, meta, shared: dict) -> dict:
-    """Study, supervised and baseline scores at this hook, computed once per key."""
-    key = shared_key(config, meta)
-    if key not in shared:
-        shared[key] = _compute_shared(task, runner, config, meta, shared)
-    return shared[key]
-
-
-def _compute_shared(task, runner, config, meta, shared: dict) -> dict:
+def prepare_study(task, runner, config, meta, once=None) -> dict:
+    """Study, supervised and baseline scores at the site of ``meta``; ``once`` (the
+    context's) shares the filtering of prompts across sites."""
     try:
-        study = build_study(task, runner, config, meta.hook_name, meta, shared)
+        study = build_study(task, runner, config, meta, once)
     except TooFewPrompts as exc:
         return {"status": f"skipped: {exc}"}
     if abs(study.ld_clean - study.ld_mean) < 1e-6:
@@ -96,10 +90,10 @@ def _common(study: Study) -> dict:
     }
 
 
-def sae_result(shared: dict, sae, config) -> EvalResult:
+def sae_result(prepared: dict, sae, config) -> EvalResult:
     """One SAE's record content, with the supervised dictionary and the baselines beside it
     as references (records of their own)."""
-    study: Study = shared["study"]
+    study: Study = prepared["study"]
     width = study.eval_acts.shape[1]
     if sae.d_in != width:
         return EvalResult(
@@ -107,7 +101,7 @@ def sae_result(shared: dict, sae, config) -> EvalResult:
             details={"status": f"skipped: SAE d_in={sae.d_in} but the hook has width {width}"},
         )
     mine = score_sae(study, sae, config)
-    numbers = dictionary_numbers(study, mine, shared["supervised"], config)
+    numbers = dictionary_numbers(study, mine, prepared["supervised"], config)
     details = {
         "status": "ok",
         **_common(study),
@@ -122,5 +116,5 @@ def sae_result(shared: dict, sae, config) -> EvalResult:
         intervals=numbers["intervals"],
         nulls=numbers["nulls"],
         sample_sizes=numbers["sample_sizes"],
-        references=list(shared["references"]),
+        references=list(prepared["references"]),
     )

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from saebench.evaluators.supervised import approximation as approx
-from saebench.evaluators.supervised import control
+import saebench.evaluators.supervised.approximation as approx
+import saebench.evaluators.supervised.control as control
 from saebench.evaluators.supervised.interpretability import latent_scores, summarise
 from saebench.evaluators.supervised.study import Study
 
@@ -124,37 +124,9 @@ def _score_sae(study: Study, sae, config) -> dict:
         scores, study.value_names, study.strength, config.f1_threshold, config.min_value_count
     )
     null = permuted_label_summary(train_codes > 0, study, config)
-    edits: dict[str, list] = {}
-    for pairs in (p for p in study.pairs.values() if len(p.rows)):
-        acts = study.eval_acts[pairs.rows]
-        base, source = sae.encode(acts), sae.encode(pairs.source_acts)
-        aware = control.aware_edits(
-            sae, acts, base, source, pairs.changes, scores, config.aware_sizes
-        )
-        order = control.greedy_order(
-            sae, acts, pairs.source_acts, base, source, max(config.agnostic_sizes)
-        )
-        agnostic = control.agnostic_edits(sae, acts, base, source, order, config.agnostic_sizes)
-        for n, value in aware.items():
-            edits.setdefault(f"aware_{n}", []).append(value)
-        for k, value in agnostic.items():
-            edits.setdefault(f"agnostic_{k}", []).append(value)
+    edits = _sae_edits(study, sae, scores, config)
     control_scores = _edit_scores(study, edits) if edits else {"edits": {}, "per_builder": {}}
-    folds = pair_folds(study, config.seed)
-    pair_values, chosen = {}, {}
-    for prefix, sizes in (("aware", config.aware_sizes), ("agnostic", config.agnostic_sizes)):
-        scored = control_scores["edits"]
-        hits = {n: scored[f"{prefix}_{n}"]["hits"] for n in sizes if f"{prefix}_{n}" in scored}
-        removed = {n: scored[f"{prefix}_{n}"]["removed"] for n in hits}
-        held_out, chosen[prefix] = cross_fitted(hits, folds) if hits else (np.zeros(0), {})
-        shown = best_size(hits, np.ones(len(folds), dtype=bool)) if hits else None
-        magnitude = np.zeros(len(folds))
-        for fold, n in chosen[prefix].items():
-            magnitude[folds == fold] = removed[n][folds == fold]
-        pair_values[prefix] = (held_out, magnitude)
-        metrics[f"edit_accuracy_{prefix}"] = float(held_out.mean()) if len(held_out) else None
-        metrics[f"edit_magnitude_{prefix}"] = float(magnitude.mean()) if len(held_out) else None
-        metrics[f"edit_size_{prefix}"] = shown
+    pair_values, chosen = _chosen_sizes(control_scores["edits"], study, config, metrics)
     for key in ("mean_best_f1", "fraction_values_covered", "occluded_values", "oversplit_values"):
         metrics[key] = summary[key]
     details = {
@@ -173,6 +145,47 @@ def _score_sae(study: Study, sae, config) -> dict:
         "best_f1": summary["best_f1"],
         "null": null,
     }
+
+
+def _sae_edits(study: Study, sae, scores: Tensor, config) -> dict[str, list]:
+    """Per edit name (``aware_{n}``, ``agnostic_{k}``), one (edited acts, removed weight)
+    per builder with scored pairs, in study order."""
+    edits: dict[str, list] = {}
+    for pairs in (p for p in study.pairs.values() if len(p.rows)):
+        acts = study.eval_acts[pairs.rows]
+        base, source = sae.encode(acts), sae.encode(pairs.source_acts)
+        aware = control.aware_edits(
+            sae, acts, base, source, pairs.changes, scores, config.aware_sizes
+        )
+        order = control.greedy_order(
+            sae, acts, pairs.source_acts, base, source, max(config.agnostic_sizes)
+        )
+        agnostic = control.agnostic_edits(sae, acts, base, source, order, config.agnostic_sizes)
+        for n, value in aware.items():
+            edits.setdefault(f"aware_{n}", []).append(value)
+        for k, value in agnostic.items():
+            edits.setdefault(f"agnostic_{k}", []).append(value)
+    return edits
+
+
+def _chosen_sizes(scored: dict, study: Study, config, metrics: dict) -> tuple[dict, dict]:
+    """Per kind of edit, each pair's hit and removed weight at the size chosen on the other
+    fold (into ``metrics``: accuracy, magnitude and the size best on all pairs)."""
+    folds = pair_folds(study, config.seed)
+    pair_values, chosen = {}, {}
+    for prefix, sizes in (("aware", config.aware_sizes), ("agnostic", config.agnostic_sizes)):
+        hits = {n: scored[f"{prefix}_{n}"]["hits"] for n in sizes if f"{prefix}_{n}" in scored}
+        removed = {n: scored[f"{prefix}_{n}"]["removed"] for n in hits}
+        held_out, chosen[prefix] = cross_fitted(hits, folds) if hits else (np.zeros(0), {})
+        shown = best_size(hits, np.ones(len(folds), dtype=bool)) if hits else None
+        magnitude = np.zeros(len(folds))
+        for fold, n in chosen[prefix].items():
+            magnitude[folds == fold] = removed[n][folds == fold]
+        pair_values[prefix] = (held_out, magnitude)
+        metrics[f"edit_accuracy_{prefix}"] = float(held_out.mean()) if len(held_out) else None
+        metrics[f"edit_magnitude_{prefix}"] = float(magnitude.mean()) if len(held_out) else None
+        metrics[f"edit_size_{prefix}"] = shown
+    return pair_values, chosen
 
 
 def _mean(values: np.ndarray) -> float | None:
@@ -224,7 +237,7 @@ def baseline_dictionaries(study: Study, names: list[str], seed: int) -> dict:
     """The reference dictionaries at this site, fitted on the train activations (on one
     thread: PCA's decomposition follows the float order of the thread count)."""
     from saebench.toolkit.determinism import fixed_threads
-    from saebench.zoo.train_sae import neuron_basis, pca_basis, random_dictionary
+    from saebench.toolkit.references import neuron_basis, pca_basis, random_dictionary
 
     acts, meta = study.train_acts, {"hook_name": study.site.hook}
     width = acts.shape[1]

@@ -1,14 +1,15 @@
-"""The model side of the supervised evaluator: activations at one hook and task position,
-and the metric and top answers after replacing them, in chunks of prompts.
+"""The model side of the supervised evaluator: the metric and top answers after replacing
+the activation at one hook and task position, in chunks of prompts.
 
 :meth:`Site.prepare` tokenises a list of prompts once and keeps, per chunk, the clean
 activation where a re-run starts; every later run replaces the activation at the position
-(the span's last token, or ``"last"``: each prompt's last real token) with a given row per
-prompt and re-runs only the layers after the hook (:meth:`ModelRunner.logits_at`). Chunks
-are independent, so no number depends on the chunk size beyond float rounding.
+(a :class:`~saebench.toolkit.sites.Position`) with a given row per prompt and re-runs only
+the layers after the hook (:meth:`ModelRunner.logits_at`). Chunks are independent, so no
+number depends on the chunk size beyond float rounding. Reading activations alone is
+:func:`saebench.toolkit.sites.activations_at`.
 
 Example:
-    >>> site = Site(runner, "blocks.1.hook_resid_post", "end", meta)
+    >>> site = Site(runner, "blocks.1.hook_resid_post", Position("end"), meta)
     >>> prepared = site.prepare(prompts)
     >>> prepared.acts                                        # [n, d] at the position
     >>> ld, top = site.run(prepared, [None, acts_hat], answers, counter)   # [2, n] each
@@ -22,11 +23,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from saebench.errors import SaebenchError
 from saebench.models.edits import read_rows, replace_at
 from saebench.models.prompts import Prompt, PromptBatch, make_batch
-
-LAST = "last"  # the position name of each prompt's last real token
+from saebench.toolkit.sites import Position, activations_at
 
 
 @dataclass
@@ -58,14 +57,10 @@ class Prepared:
 class Site:
     """One (hook, position) of a model, read and replaced for lists of task prompts."""
 
-    def __init__(self, runner, hook: str, position: str, meta=None, batch_size: int = 64):
+    def __init__(self, runner, hook: str, position: Position, meta=None, batch_size: int = 64):
         self.runner, self.hook, self.position = runner, hook, position
         self.meta, self.batch_size = meta, batch_size
         self.restart = runner.restart_hook(hook)
-
-    def columns(self, batch: PromptBatch) -> Tensor:
-        """The position's column in every example."""
-        return batch.ends if self.position == LAST else batch.last(self.position)
 
     def _batches(self, prompts: Sequence, answers: Sequence[str] | None = None):
         for start in range(0, len(prompts), self.batch_size):
@@ -83,14 +78,18 @@ class Site:
         for batch in self._batches(prompts):
             clean = self.runner.capture(batch, hooks)
             rows = torch.arange(len(batch))
-            acts.append(read_rows(clean[self.hook], rows, self.columns(batch), self.meta).float())
+            acts.append(
+                read_rows(clean[self.hook], rows, self.position.columns(batch), self.meta).float()
+            )
             keep = {self.restart: clean[self.restart]} if self.restart else {}
             chunks.append((batch, keep))
         return Prepared(list(prompts), chunks, torch.cat(acts))
 
     def acts(self, prompts: Sequence) -> Tensor:
-        """The activation at the position, ``[n, width]`` (float32, as the SAE reads it)."""
-        return self.prepare(prompts).acts
+        """The activation at the position, ``[n, width]`` (float32, as the SAE reads it), on
+        the model's device like those of :meth:`prepare`."""
+        acts = activations_at(self.runner, prompts, self.hook, self.position, self.meta)
+        return acts.to(self.runner.model.cfg.device)
 
     def answer_ids(self, prompts: Sequence, answers: Sequence[str]) -> Tensor:
         """First token of each ``answers[i]`` as the continuation of ``prompts[i]``."""
@@ -108,7 +107,7 @@ class Site:
         lds, tops, start = [], [], 0
         for batch, clean in prepared.chunks:
             stop = start + len(batch)
-            where = self.columns(batch)
+            where = self.position.columns(batch)
             edits = [
                 None if v is None else replace_at(where, v[start:stop], self.meta) for v in values
             ]
@@ -118,26 +117,3 @@ class Site:
             tops.append(logits.argmax(-1))
             start = stop
         return torch.cat(lds, dim=1), torch.cat(tops, dim=1)
-
-
-def check_position(prompts: Sequence, position: str, task_name: str) -> None:
-    """A clear error when the prompts name no span ``position``."""
-    if position == LAST or not prompts:
-        return
-    spans = prompts[0].spans
-    if position not in spans:
-        known = ", ".join(sorted(spans)) or "none"
-        raise SaebenchError(
-            f"supervised: task {task_name!r} prompts have no span {position!r}; set position "
-            f"to one of {known} or {LAST!r} (the last token)"
-        )
-
-
-def default_position(prompts: Sequence) -> str:
-    """The span that ends at the end of the text (IOI's ``end``), else the last token."""
-    if prompts:
-        p = prompts[0]
-        for name, (_, end) in sorted(p.spans.items()):
-            if end >= len(p.text.rstrip()):
-                return name
-    return LAST

@@ -4,7 +4,7 @@ metric's answer tokens, the clean and mean-ablated metric, the supervised dictio
 counterfactual pairs with their target answers.
 
 Example:
-    >>> study = build_study(task, runner, config, hook, meta)
+    >>> study = build_study(task, runner, config, sae.meta, once=context.once)
     >>> study.ld_clean, study.dictionary.sets, len(study.pairs["flip_order"].rows)
 """
 
@@ -18,13 +18,9 @@ from torch import Tensor
 from saebench.errors import SaebenchError
 from saebench.evaluators.supervised.dictionaries import SupervisedDictionary, fit_dictionary
 from saebench.evaluators.supervised.interpretability import value_masks
-from saebench.evaluators.supervised.site import (
-    Prepared,
-    Site,
-    check_position,
-    default_position,
-)
+from saebench.evaluators.supervised.site import Prepared, Site
 from saebench.evaluators.supervised.task_metric import counterfactual_answers, metric_builder
+from saebench.toolkit.sites import Position, default_position
 
 
 @dataclass
@@ -80,14 +76,15 @@ class Study:
         return [dict(p.attributes) for p in self.eval]
 
 
-def survivors(task, runner, config, split: str, shared: dict) -> list:
-    """The prompts of ``split`` the model answers (shared by every SAE of the run)."""
-    from saebench.tasks.filtering import filter_by_model
+def survivors(task, runner, config, split: str, once=None) -> list:
+    """The prompts of ``split`` the model answers, filtered once per run (``once``: the
+    context's :meth:`~saebench.evaluators.EvalContext.once`; None filters every call)."""
+    from saebench.toolkit.answers import filter_answered
 
-    key = ("supervised/survivors", task.name, task.spec().fingerprint, split, config.filter)
-    if key not in shared:
-        shared[key] = filter_by_model(task, runner, method=config.filter, split=split).kept
-    return shared[key]
+    def kept() -> list:
+        return filter_answered(task, runner, config.filter, split=split).kept
+
+    return kept() if once is None else once("answered", kept, depends_on=split)
 
 
 def _attribute_sets(config, attributes: list[str]) -> list[tuple[str, ...]]:
@@ -114,48 +111,37 @@ def _attributes(config, prompts) -> list[str]:
     return list(config.attributes)
 
 
-def build_study(task, runner, config, hook: str, meta, shared: dict) -> Study:
-    """Everything SAE-independent at (hook, position): see the module."""
-    train = survivors(task, runner, config, config.train_split, shared)[: config.n_train]
-    evals = survivors(task, runner, config, config.eval_split, shared)
+def build_study(task, runner, config, meta, once=None) -> Study:
+    """Everything SAE-independent at the site of ``meta`` (its hook and head): see the
+    module. ``once`` shares the filtering of prompts (see :func:`survivors`)."""
+    train = survivors(task, runner, config, config.train_split, once)[: config.n_train]
+    evals = survivors(task, runner, config, config.eval_split, once)
     if len(train) < 2 or len(evals) < 2:
         raise TooFewPrompts(len(train), len(evals))
-    position = config.position or default_position(train)
-    check_position(train, position, task.name)
+    position = _position(config, train, task.name)
     attributes = _attributes(config, train)
-    site = Site(runner, hook, position, meta, config.batch_size)
+    site = Site(runner, meta.hook_name, position, meta, config.batch_size)
     train_acts = site.acts(train)
     labels = [dict(p.attributes) for p in train]
-    dictionary = fit_dictionary(
-        train_acts, labels, _attribute_sets(config, attributes), config.dictionary
-    )
+    sets = _attribute_sets(config, attributes)
+    dictionary = fit_dictionary(train_acts, labels, sets, config.dictionary)
     builder = metric_builder(task, train, config.metric_builder)
-    evals = [p for p in evals if dictionary.knows(p.attributes)]
-    counter_text = counterfactual_answers(task, evals, builder, config.seed)
-    evals = [p for p, c in zip(evals, counter_text, strict=True) if c is not None]
-    counter_text = [c for c in counter_text if c is not None]
-    evals, counter_text = evals[: config.n_eval], counter_text[: config.n_eval]
-    if len(evals) < 2:
-        raise TooFewPrompts(len(train), len(evals))
-    answer = site.answer_ids(evals, [p.answer for p in evals])
-    counter = site.answer_ids(evals, counter_text)
-    keep = answer != counter  # answers sharing a first token say nothing
-    evals = [p for p, k in zip(evals, keep.tolist(), strict=True) if k]
-    answer, counter = answer[keep], counter[keep]
+    evals, answer, counter = _scored_evals(
+        task, site, dictionary, builder, evals, config, len(train)
+    )
     prepared = site.prepare(evals)
-    eval_acts = prepared.acts
     mean = train_acts.double().mean(0).float()
-    lds, tops = site.run(prepared, [None, mean.expand_as(eval_acts)], answer, counter)
+    lds, tops = site.run(prepared, [None, mean.expand_as(prepared.acts)], answer, counter)
     names, train_values = value_masks(labels, attributes)
     study = Study(
         site=site,
-        position=position,
+        position=position.span,
         attributes=attributes,
         train=train,
         eval=evals,
         prepared=prepared,
         train_acts=train_acts,
-        eval_acts=eval_acts,
+        eval_acts=prepared.acts,
         mean=mean,
         answer=answer,
         counter=counter,
@@ -169,12 +155,35 @@ def build_study(task, runner, config, hook: str, meta, shared: dict) -> Study:
         strength=dictionary.strength(labels),
         ld_clean_rows=lds[0].double(),
         ld_mean_rows=lds[1].double(),
+        counts={"train_prompts": len(train), "eval_prompts": len(evals)},
     )
-    builders = config.edit_builders or sorted(task.pair_builders())
-    for name in builders:
+    for name in config.edit_builders or sorted(task.pair_builders()):
         study.pairs[name] = _pairs(study, task, name, config)
-    study.counts = {"train_prompts": len(train), "eval_prompts": len(evals)}
     return study
+
+
+def _position(config, train: list, task_name: str) -> Position:
+    """The configured position (checked against the prompts' spans), else the default."""
+    position = Position(config.position) if config.position else default_position(train)
+    position.check(train, who=f"supervised: task {task_name!r}")
+    return position
+
+
+def _scored_evals(task, site: Site, dictionary, builder: str, evals: list, config, n_train):
+    """The held-out prompts the metric can score (labels the dictionary knows, a
+    counterfactual answer with another first token), with both answers' token ids."""
+    evals = [p for p in evals if dictionary.knows(p.attributes)]
+    counter_text = counterfactual_answers(task, evals, builder, config.seed)
+    kept = [(p, c) for p, c in zip(evals, counter_text, strict=True) if c is not None]
+    kept = kept[: config.n_eval]
+    if len(kept) < 2:
+        raise TooFewPrompts(n_train, len(kept))
+    evals = [p for p, _ in kept]
+    answer = site.answer_ids(evals, [p.answer for p in evals])
+    counter = site.answer_ids(evals, [c for _, c in kept])
+    keep = answer != counter  # answers sharing a first token say nothing
+    evals = [p for p, k in zip(evals, keep.tolist(), strict=True) if k]
+    return evals, answer[keep], counter[keep]
 
 
 class TooFewPrompts(SaebenchError):
@@ -190,48 +199,10 @@ class TooFewPrompts(SaebenchError):
 def _pairs(study: Study, task, builder: str, config) -> PairSet:
     """Pairs of eval prompts and sources changing dictionary attributes to known values;
     kept only where patching the source activation changes the model's top answer."""
-    if builder not in task.pair_builders():
-        known = ", ".join(sorted(task.pair_builders())) or "none"
-        raise SaebenchError(
-            f"supervised: task {task.name!r} has no pair builder {builder!r} (builders: {known})"
-        )
-    index = {id(p): i for i, p in enumerate(study.eval)}
-    value_index = {name: i for i, name in enumerate(study.value_names)}
-    # F1 scores of a value seen in two training prompts are noise: edit only values with
-    # enough prompts (the same min_value_count that decides which values interpretability
-    # scores), so every dictionary is edited on the same pairs
-    counts = study.train_values.sum(0).tolist()
-    enough = {
-        name
-        for name, n in zip(study.value_names, counts, strict=True)
-        if n >= config.min_value_count
-    }
-    rows, sources, changes, rare = [], [], [], 0
-    for pair in task.pairs(builder, prompts=study.eval, seed=config.seed):
-        old, new = pair.base.attributes, pair.source.attributes
-        changed = [a for a in study.attributes if old[a] != new[a]]
-        if not changed or not study.dictionary.knows(new):
-            continue
-        if any((a, new[a]) not in enough or (a, old[a]) not in enough for a in changed):
-            rare += 1
-            continue
-        rows.append(index[id(pair.base)])
-        sources.append(pair.source)
-        changes.append([(value_index[a, old[a]], value_index[a, new[a]]) for a in changed])
-    considered = len(rows)
-    empty = PairSet(
-        builder,
-        torch.zeros(0, dtype=torch.long),
-        study.eval_acts[:0],
-        [],
-        [],
-        [],
-        torch.zeros(0, dtype=torch.long),
-        considered,
-        rare=rare,
-    )
+    rows, sources, changes, rare = _candidates(study, task, builder, config)
     if not rows:
-        return empty
+        none = torch.zeros(0, dtype=torch.long)
+        return PairSet(builder, none, study.eval_acts[:0], [], [], [], none, 0, rare=rare)
     site, row_t = study.site, torch.tensor(rows)
     on_sources = site.prepare(sources)
     source_acts = on_sources.acts
@@ -250,7 +221,7 @@ def _pairs(study: Study, task, builder: str, config) -> PairSet:
         new=[dict(sources[i].attributes) for i in keep],
         changes=[changes[i] for i in keep],
         target=tops[0][moved],
-        considered=considered,
+        considered=len(rows),
         bases=prepared.select(moved),
         # over the scored pairs (not every considered pair): does patching the node alone
         # give the answer of the real counterfactual prompt?
@@ -258,3 +229,38 @@ def _pairs(study: Study, task, builder: str, config) -> PairSet:
         sources=[sources[i] for i in keep],
         rare=rare,
     )
+
+
+def _candidates(study: Study, task, builder: str, config) -> tuple[list, list, list, int]:
+    """The builder's pairs that change known attributes between values with enough
+    training prompts: base rows, source prompts, changed value indices, and how many pairs
+    were left out as rare."""
+    if builder not in task.pair_builders():
+        known = ", ".join(sorted(task.pair_builders())) or "none"
+        raise SaebenchError(
+            f"supervised: task {task.name!r} has no pair builder {builder!r} (builders: {known})"
+        )
+    index = {id(p): i for i, p in enumerate(study.eval)}
+    value_index = {name: i for i, name in enumerate(study.value_names)}
+    enough = _enough_values(study, config.min_value_count)
+    rows, sources, changes, rare = [], [], [], 0
+    for pair in task.pairs(builder, prompts=study.eval, seed=config.seed):
+        old, new = pair.base.attributes, pair.source.attributes
+        changed = [a for a in study.attributes if old[a] != new[a]]
+        if not changed or not study.dictionary.knows(new):
+            continue
+        if any((a, new[a]) not in enough or (a, old[a]) not in enough for a in changed):
+            rare += 1
+            continue
+        rows.append(index[id(pair.base)])
+        sources.append(pair.source)
+        changes.append([(value_index[a, old[a]], value_index[a, new[a]]) for a in changed])
+    return rows, sources, changes, rare
+
+
+def _enough_values(study: Study, min_count: int) -> set[tuple[str, str]]:
+    """Values with at least ``min_count`` training prompts. F1 scores of a value seen in two
+    training prompts are noise: edit only these (the same min_value_count that decides
+    which values interpretability scores), so every dictionary is edited on the same pairs."""
+    counts = study.train_values.sum(0).tolist()
+    return {name for name, n in zip(study.value_names, counts, strict=True) if n >= min_count}

@@ -10,7 +10,7 @@ saebench packs it at evaluation (128-token contexts, no BOS, documents separated
 ``<|endoftext|>``), and writes the activations at the three hooks below to float16 files in
 ``DIR`` (special-token positions dropped, as the evaluators' masks drop them). It stops at
 ``--tokens`` or after ``--minutes`` and resumes where it stopped. ``train`` trains every
-dictionary of :func:`plan` from those files with :mod:`saebench.zoo.train_sae` (one epoch,
+dictionary of :func:`plan` from those files with :mod:`saebench.zoo.build.train_sae` (one epoch,
 one thread, fixed seeds; several ``train`` processes may share the buffer with ``--only``)
 and saves each, in float16, under ``saebench/zoo/saes_smollm2/NAME``. ``finish`` writes
 ``metrics.json`` there: tokens, steps, seconds and final losses of each, and FVU, L0 and
@@ -34,8 +34,9 @@ import numpy as np
 import torch
 
 from saebench.sae import Sae
-from saebench.zoo import train_sae as T
-from saebench.zoo.build_saes import SaeSpec
+from saebench.toolkit.references import neuron_basis, pca_basis, random_dictionary
+from saebench.zoo.build import train_sae as T
+from saebench.zoo.build.zoo_saes import SaeSpec
 
 MODEL = "smollm2-135m"
 LAYER = 9
@@ -76,9 +77,9 @@ def plan() -> list[SaeSpec]:
         return lambda acts, cfg, meta, log=None: fn(acts[RESID].float(), meta=meta, **kw)
 
     return [
-        SaeSpec("resid-neurons", RESID, closed(T.neuron_basis)),
-        SaeSpec("resid-pca", RESID, closed(T.pca_basis)),
-        SaeSpec("resid-random", RESID, closed(T.random_dictionary, d_sae=D_SAE, k=K, seed=0)),
+        SaeSpec("resid-neurons", RESID, closed(neuron_basis)),
+        SaeSpec("resid-pca", RESID, closed(pca_basis)),
+        SaeSpec("resid-random", RESID, closed(random_dictionary, d_sae=D_SAE, k=K, seed=0)),
         SaeSpec("resid-topk-32", RESID, resid(T.train_topk, d_sae=D_SAE, k=K)),
         SaeSpec("resid-batchtopk-32", RESID, resid(T.train_batchtopk, d_sae=D_SAE, k=K)),
         SaeSpec("resid-jumprelu", RESID, resid(T.train_jumprelu, d_sae=D_SAE, target_l0=K)),
@@ -122,10 +123,33 @@ def _open(buffer: Path, hook: str, capacity: int, mode: str) -> np.memmap:
 def collect(model, buffer: Path, n_tokens: int, minutes: float, log: Callable) -> dict:
     """Activations at :data:`HOOKS` over up to ``n_tokens`` positions of ``smollm2-train``,
     appended to ``buffer`` in context order until ``minutes`` have passed."""
-    from saebench.data.contexts import make_token_set
-
     buffer.mkdir(parents=True, exist_ok=True)
-    progress = _progress(buffer) or {
+    progress = _progress(buffer) or _fresh_progress(n_tokens)
+    capacity = progress["capacity"]
+    token_set = _train_token_set(model, capacity)
+    mode = "r+" if _file(buffer, RESID).is_file() else "w+"
+    files = {hook: _open(buffer, hook, capacity, mode) for hook in HOOKS}
+    started, batch = time.perf_counter(), 16
+    spent = progress["seconds"]
+    while progress["contexts"] < len(token_set.tokens):
+        if time.perf_counter() - started > minutes * 60:
+            break
+        tokens = token_set.tokens[progress["contexts"] : progress["contexts"] + batch]
+        n = _append(model, tokens, token_set.mask(tokens), files, progress["rows"])
+        progress["contexts"] += len(tokens)
+        progress["rows"] += n
+        progress["seconds"] = round(spent + time.perf_counter() - started, 1)
+        if progress["contexts"] % (batch * 20) == 0:
+            _save(buffer, files, progress)
+            rate = (progress["rows"]) / max(progress["seconds"], 1e-9)
+            log(f"collected {progress['rows']} positions ({rate:.0f}/s)")
+    _save(buffer, files, progress)
+    log(f"collected {progress['rows']} positions in {progress['seconds']:.0f}s of model time")
+    return progress
+
+
+def _fresh_progress(n_tokens: int) -> dict:
+    return {
         "dataset": TRAIN_DATASET,
         "context_size": CONTEXT,
         "capacity": n_tokens,
@@ -133,48 +157,43 @@ def collect(model, buffer: Path, n_tokens: int, minutes: float, log: Callable) -
         "rows": 0,
         "seconds": 0.0,
     }
-    capacity = progress["capacity"]
-    token_set = make_token_set(
+
+
+def _train_token_set(model, n_tokens: int):
+    """``smollm2-train`` packed as saebench packs it at evaluation (see the module doc)."""
+    from saebench.data.contexts import make_token_set
+
+    return make_token_set(
         TRAIN_DATASET,
         tokenizer=model.tokenizer,
         context_size=CONTEXT,
-        n_tokens=capacity,
+        n_tokens=n_tokens,
         prepend_bos=False,
         separator=SEPARATOR,
     )
-    mode = "r+" if _file(buffer, RESID).is_file() else "w+"
-    files = {hook: _open(buffer, hook, capacity, mode) for hook in HOOKS}
+
+
+def _append(model, tokens: torch.Tensor, keep: torch.Tensor, files: dict, rows: int) -> int:
+    """Run ``tokens`` up to :data:`LAYER`; write the kept positions' activations at every hook
+    from row ``rows`` on; return how many positions were written."""
     seen: dict[str, torch.Tensor] = {}
 
     def grab(act, hook) -> None:
         seen[hook.name] = act
 
-    started, batch = time.perf_counter(), 16
-    spent = progress["seconds"]
-    while progress["contexts"] < len(token_set.tokens):
-        if time.perf_counter() - started > minutes * 60:
-            break
-        tokens = token_set.tokens[progress["contexts"] : progress["contexts"] + batch]
-        with model.hooks(fwd_hooks=[(name, grab) for name in HOOKS]):
-            model(tokens, stop_at_layer=LAYER + 1)
-        keep = token_set.mask(tokens)
-        rows, n = progress["rows"], int(keep.sum())
-        for name in HOOKS:
-            files[name][rows : rows + n] = seen[name][keep].to(torch.float16).numpy()
-        progress["contexts"] += len(tokens)
-        progress["rows"] += n
-        progress["seconds"] = round(spent + time.perf_counter() - started, 1)
-        if progress["contexts"] % (batch * 20) == 0:
-            for mm in files.values():
-                mm.flush()
-            _write_progress(buffer, progress)
-            rate = (progress["rows"]) / max(progress["seconds"], 1e-9)
-            log(f"collected {progress['rows']} positions ({rate:.0f}/s)")
+    with model.hooks(fwd_hooks=[(name, grab) for name in HOOKS]):
+        model(tokens, stop_at_layer=LAYER + 1)
+    n = int(keep.sum())
+    for name in HOOKS:
+        files[name][rows : rows + n] = seen[name][keep].to(torch.float16).numpy()
+    return n
+
+
+def _save(buffer: Path, files: dict[str, np.memmap], progress: dict) -> None:
+    """Flush the activation files, then record how far they go (so a rerun resumes there)."""
     for mm in files.values():
         mm.flush()
     _write_progress(buffer, progress)
-    log(f"collected {progress['rows']} positions in {progress['seconds']:.0f}s of model time")
-    return progress
 
 
 def load_buffer(buffer: Path, hooks: tuple[str, ...] = HOOKS) -> dict[str, torch.Tensor]:
@@ -242,9 +261,9 @@ def train(buffer: Path, out: Path, names: list[str] | None, log: Callable) -> No
 def finish(buffer: Path, out: Path, eval_tokens: int, log: Callable) -> dict:
     """``out/metrics.json``: how each SAE was trained (from ``buffer/logs``), and its FVU, L0
     and CE-loss score on ``eval_tokens`` of held-out ``smollm2`` text, in one shared pass."""
-    from saebench.executors import evaluate
     from saebench.models.load import load_model
-    from saebench.zoo.build_saes import _folder_bytes, _round
+    from saebench.run.executors import evaluate
+    from saebench.zoo.build.zoo_saes import _folder_bytes, _round
     from saebench.zoo.catalog import SMOLLM2_PREFIX
 
     names = [s.name for s in plan() if (buffer / "logs" / f"{s.name}.json").is_file()]

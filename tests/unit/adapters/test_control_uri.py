@@ -10,10 +10,11 @@ from saebench.adapters.control import (
     control_uri,
     parse_control,
 )
+from saebench.adapters.names import canonical_uri, short_name
 from saebench.adapters.resolve import load_sae
 from saebench.adapters.saelens import save_saelens
 from saebench.errors import SaebenchError
-from saebench.identity import canonical_uri, sae_weights_hash, short_name
+from saebench.identity import sae_weights_hash
 
 
 @pytest.mark.parametrize("kind", ["permuted_decoder", "matched_l0_random", "random_init"])

@@ -9,7 +9,7 @@ import pytest
 from saebench import load_sae
 from saebench.adapters.saelens import save_saelens
 from saebench.errors import SaebenchWarning
-from saebench.planning import plan
+from saebench.run.planning import plan
 
 
 def _names(saes) -> list[str]:

@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 from board_factory import recon
 
-import saebench.board.build as build_module
-from saebench.board.build import build_board
-from saebench.board.publish import check_board, record_problems
+import saebench.results.board.build as build_module
 from saebench.cli.main import main
 from saebench.errors import SaebenchError, SaebenchWarning
 from saebench.records import EvalRecord, load_records, write_record
+from saebench.results.board.build import build_board
+from saebench.results.board.publish import check_board, record_problems
 
 HOSTILE = "<img src=x onerror=alert(1)></script><script>alert(2)</script>"
 
@@ -65,7 +65,7 @@ def test_build_warns_for_each_edited_record_and_leaves_it_out(tmp_path):
 
 @pytest.mark.parametrize("claimed", ["gpt2", "saebench-zoo", "zoo"])
 def test_a_model_name_its_weights_contradict_is_refused(claimed):
-    from saebench.board.publish import known_model_hashes
+    from saebench.results.board.publish import known_model_hashes
 
     zoo_hash = known_model_hashes("float32")["saebench-zoo"]
     record = recon("a", 0.9, 0.1, model=claimed)
@@ -78,7 +78,7 @@ def test_a_model_name_its_weights_contradict_is_refused(claimed):
 
 
 def test_the_zoo_under_its_own_name_and_weights_passes():
-    from saebench.board.publish import known_model_hashes
+    from saebench.results.board.publish import known_model_hashes
 
     record = recon("a", 0.9, 0.1, model="saebench-zoo")
     record.model.weights_hash = known_model_hashes("float32")["saebench-zoo"]

@@ -3,9 +3,9 @@ from pathlib import Path
 import pytest
 from board_factory import board_records, recon
 
-from saebench.board.build import build_board, write_board
 from saebench.errors import SaebenchError
 from saebench.records import load_records, write_record
+from saebench.results.board.build import build_board, write_board
 
 
 def tree(root: Path) -> dict[str, bytes]:

@@ -2,9 +2,9 @@ import itertools
 
 import pandas as pd
 
-from saebench.board.figures import planned_figures
-from saebench.board.tables import board_tables
-from saebench.plots import draw_tradeoff, label_boxes, pareto_front
+from saebench.results.board.figures import planned_figures
+from saebench.results.board.tables import board_tables
+from saebench.results.plots import draw_tradeoff, label_boxes, pareto_front
 
 
 def crowded_frame(n=24):

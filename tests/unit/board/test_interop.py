@@ -5,12 +5,12 @@ from pathlib import Path
 import pytest
 from board_factory import make_record, recon, sparsity
 
-from saebench.board.publish import record_problems
 from saebench.cli.main import main
 from saebench.errors import SaebenchWarning
 from saebench.interop.saebench_json import export_saebench_json, import_saebench_json
-from saebench.leaderboard import records_frame
 from saebench.records import load_records, write_record
+from saebench.results.board.publish import record_problems
+from saebench.results.leaderboard import records_frame
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "saebench_json"
 TOP_LEVEL = {

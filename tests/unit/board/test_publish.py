@@ -4,11 +4,11 @@ from pathlib import Path
 import pytest
 from board_factory import ravel, recon
 
-from saebench.board.build import build_board
-from saebench.board.publish import check_board, publish_board
 from saebench.cli.main import main
 from saebench.errors import SaebenchError
 from saebench.records import EvalRecord, write_record
+from saebench.results.board.build import build_board
+from saebench.results.board.publish import check_board, publish_board
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from board_factory import control, estimated, make_record, ravel, recon, reference, sparsity
 
-from saebench.board.render import csv_text, display_rows, markdown_tables, terminal_tables
-from saebench.board.tables import board_tables, estimate, tie_groups
 from saebench.errors import SaebenchWarning
-from saebench.leaderboard import leaderboard, table_text
+from saebench.results.board.render import csv_text, display_rows, markdown_tables, terminal_tables
+from saebench.results.board.tables import board_tables, estimate, tie_groups
+from saebench.results.leaderboard import leaderboard, table_text
 
 RESID = "blocks.1.hook_resid_post"
 DIS = {"main": "disentanglement", "higher": {"disentanglement": True}}
@@ -250,11 +250,11 @@ def test_old_suffix_records_with_intervals_absent_still_render(records):
 def test_the_quickstart_prints_and_reports_one_column_per_evaluator(tmp_path, monkeypatch, capsys):
     """The quickstart's terminal table and report.md, from hand-made records (the suite's
     run replaced): one column per evaluator with its interval, 120 columns at most."""
-    import saebench.suites
+    import saebench.run.suites
     from saebench.quickstart import run_quickstart
 
     records = quickstart_like()
-    monkeypatch.setattr(saebench.suites, "run_suite", lambda *args, **kwargs: records)
+    monkeypatch.setattr(saebench.run.suites, "run_suite", lambda *args, **kwargs: records)
     report = run_quickstart(tmp_path, progress=False).read_text()
     out = capsys.readouterr().out
     table = out.split("\nskipped")[0].split("\nreport:")[0]
@@ -286,8 +286,8 @@ def test_a_control_of_an_sae_with_two_settings_is_shown_once():
 def test_a_variant_of_a_method_is_named_under_the_table():
     from board_factory import ravel
 
-    from saebench.board.notes import section_notes
-    from saebench.board.tables import board_tables
+    from saebench.results.board.notes import section_notes
+    from saebench.results.board.tables import board_tables
 
     record = ravel("a", 0.9, 0.7, 0.95)
     record.details["variant"] = "position=last: not RAVEL's position (the entity's last token)"

@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 from board_factory import make_record, ravel, recon, sparsity
 
-from saebench.board.render import csv_text, display_rows, markdown_tables
-from saebench.board.tables import board_tables
 from saebench.errors import SaebenchError, SaebenchWarning
+from saebench.results.board.render import csv_text, display_rows, markdown_tables
+from saebench.results.board.tables import board_tables
 
 RESID, MLP = "blocks.1.hook_resid_post", "blocks.0.hook_mlp_out"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from board_factory import board_records
 
-from saebench.board.build import build_board, write_board
+from saebench.results.board.build import build_board, write_board
 
 ZOO_SORT = "reconstruction.ce_loss_score"  # leaderboards/zoo is built with --sort this
 

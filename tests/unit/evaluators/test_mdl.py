@@ -290,6 +290,9 @@ def test_saes_on_one_hook_share_the_dense_curve(tiny_model, texts):
     assert len(made) == 2  # one for the pair, one for the single run
     dense = [r.details["dense_curve"] for r in together]
     assert dense[0] == dense[1] == alone[0].details["dense_curve"]
+    # made through context.once (the framework's key and timing), not a key built by hand
+    timed = [r for r in together if "once_mdl_dense_curve_cpu_seconds" in r.timing]
+    assert len(timed) == 1
 
 
 def test_the_description_length_has_a_block_bootstrap_interval_free_of_the_batch_size(

@@ -64,3 +64,27 @@ def test_once_keys_by_name_site_and_what_it_depends_on():
     other = EvalContext(sae=None, shared=context.shared, identity={"evaluator": ["y", "1", {}]})
     other.once("work", lambda: calls.append("other"), site="a", depends_on=1)
     assert calls[-1] == "other"  # another evaluator identity: its own work
+
+
+def test_saes_of_two_heads_of_one_hook_prepare_apart():
+    """The activations an SAE of one head reads are that head's: a preparation made for
+    head 0 is not head 1's (the key held the hook alone)."""
+    from types import SimpleNamespace
+
+    from saebench.evaluators import EvalConfig
+    from saebench.evaluators.base import EvalContext
+
+    class Heads(PromptEvaluator):
+        def prepare(self, context):
+            return context.sae.meta.hook_head_index
+
+        def evaluate(self, sae, prepared, context):
+            return prepared
+
+    shared: dict = {}
+    seen = []
+    for head in (0, 1, 0, None):
+        meta = SimpleNamespace(hook_name="blocks.0.attn.hook_z", hook_head_index=head)
+        context = EvalContext(sae=SimpleNamespace(meta=meta), shared=shared)
+        seen.append(Heads(EvalConfig(), context).finish())
+    assert seen == [0, 1, 0, None]

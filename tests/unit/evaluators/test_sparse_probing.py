@@ -243,11 +243,10 @@ def test_raw_probes_are_computed_once_for_the_saes_of_a_hook():
             sae=sae, model=model, runner=ModelRunner(model), task=task, shared=shared
         )
         results.append(SparseProbingEvaluator(config, context).finish())
-    assert sorted(str(key[0]) for key in shared) == [
-        "sparse_probing/acts",
-        "sparse_probing/acts",
-        "sparse_probing/raw",
-    ]
+    # the framework's keys only: one preparation (both splits, the plan) and one set of raw
+    # probes for the two SAEs, none built by hand
+    assert sorted(key[1] for key in shared) == ["prepare", "raw_probes"]
+    assert all(key[0] == "once" for key in shared)
     (first,), (second,) = (r.references for r in results)
     assert first.method == "raw_activations" and first.metrics == second.metrics
     assert first.details == second.details
@@ -419,3 +418,27 @@ def test_a_per_attribute_interval_counts_only_the_units_its_probes_tested():
     both = _accuracy_interval(matrices, [0, 1], ["a", "b"], "entities", config)
     assert alone.n == 5 and both.n == 50
     assert alone.low <= 0.8 <= alone.high
+
+
+# -- issue 16: one vocabulary for the probed token, heads read per SAE -------------------
+def test_position_last_is_accepted_and_an_unknown_span_names_it():
+    from saebench.evaluators.sparse_probing import resolve_targets
+    from saebench.tasks import build_task
+
+    config = SparseProbingConfig(**{**CITIES, "position": "last"})
+    task = build_task(config.task, config.task_config)
+    assert resolve_targets(config, task)[0] == "last"
+    with pytest.raises(SaebenchError, match=r"no span 'subject'; set position to .*'last'"):
+        resolve_targets(SparseProbingConfig(**{**CITIES, "position": "subject"}), task)
+
+
+def test_a_split_captured_at_an_attention_hook_is_read_per_head():
+    """The preparation keeps every head; each SAE reads its own (or all, flattened)."""
+    from saebench.evaluators.sparse_probing.run import Split
+
+    x = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)  # [n, heads, d_head]
+    split = Split(x, {}, 2)
+    assert np.array_equal(split.read(1), x[:, 1]) and split.read(1).flags.c_contiguous
+    assert split.read(None).shape == (2, 12)
+    flat = Split(x[:, 0], {}, 2)
+    assert flat.read(None) is flat.x

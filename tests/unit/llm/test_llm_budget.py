@@ -115,17 +115,13 @@ def test_attempts_and_deadline_come_from_the_environment(monkeypatch):
 
 @pytest.mark.parametrize("command", ["eval", "run", "quickstart"])
 def test_the_commands_take_attempts_and_deadline_flags(command):
-    import inspect
+    import typer
 
-    from saebench.cli.eval_cmd import eval_command
+    from saebench.cli.main import app
     from saebench.cli.options import llm_settings
-    from saebench.cli.run_cmd import run_command
-    from saebench.cli.zoo_cmd import quickstart_command
 
-    function = {"eval": eval_command, "run": run_command, "quickstart": quickstart_command}
-    flags = set()
-    for parameter in inspect.signature(function[command]).parameters.values():
-        flags.update(getattr(parameter.default, "param_decls", None) or ())
+    params = typer.main.get_command(app).commands[command].params
+    flags = {flag for param in params for flag in param.opts}
     assert {"--llm-model", "--llm-max-attempts", "--llm-deadline"} <= flags
     given = llm_settings("m", None, max_attempts=12, deadline=90.0)
     assert given == {"model": "m", "max_attempts": 12, "deadline_seconds": 90.0}
@@ -134,7 +130,7 @@ def test_the_commands_take_attempts_and_deadline_flags(command):
 
 def test_a_suite_sets_the_judge_and_a_flag_overrides_it():
     from saebench.llm.settings import merge_settings
-    from saebench.suites import parse_suite
+    from saebench.run.suites import parse_suite
 
     suite = parse_suite(
         "name: s\nsaes: zoo:resid-topk-16\nevaluators: autointerp\n"

@@ -112,13 +112,13 @@ def test_task_prompts_carry_spans_and_batches_carry_positions(zoo_model):
 
 def test_ioi_counterfactual_builders_and_prompt_helpers_are_public():
     # was: private IOI builders; last_logits / token_id only in zoo/evaluate_model.py
-    from saebench.models import prompts
+    from saebench.models import interventions, prompts
     from saebench.tasks import zoo_ioi
     from saebench.zoo import evaluate_model
 
     for name in ("swap_io_s", "flip_order", "change_io", "change_s"):
         assert callable(getattr(zoo_ioi, name))
-    assert evaluate_model.last_logits is prompts.last_logits
+    assert evaluate_model.last_logits is interventions.last_logits
     assert evaluate_model.token_id is prompts.token_id
 
 

@@ -41,6 +41,10 @@ _BEFORE = {
     "neurons": "relu",
     "pca": "relu",
     "random": "topk",
+    # added since: the linear references (saebench.toolkit.references)
+    "linear": "linear",
+    "neurons_linear": "linear",
+    "pca_linear": "linear",
 }
 
 
@@ -130,7 +134,7 @@ def test_a_label_is_claimed_by_one_class_only(registry):
 
 def test_built_in_labels_are_unchanged():
     assert ARCHITECTURES == _BEFORE
-    assert set(ENCODERS) == {"relu", "topk", "jumprelu", "gated", "groupmax"}
+    assert set(ENCODERS) == {"relu", "topk", "jumprelu", "gated", "groupmax", "linear"}
     for label, kind in ARCHITECTURES.items():  # each label is declared by its class
         assert label == kind or label in ENCODERS[kind].architectures
 

@@ -101,7 +101,7 @@ def test_sparse_probing_finds_span_and_attributes(task):
 def test_sparse_probing_runs_on_the_task_with_a_raw_reference():
     """End to end on the zoo model (its word tokenizer reads English as <unk>-heavy ids: the
     numbers mean nothing here, the plumbing is what is checked)."""
-    from saebench.executors import evaluate
+    from saebench.run.executors import evaluate
 
     config = {"task": "sae-probes", "task_config": SMALL, "k": [1], "full_width": False}
     records = evaluate(

@@ -4,8 +4,9 @@ import pytest
 
 from saebench.models.prompts import make_batch
 from saebench.registry import tasks
-from saebench.tasks import build_task, filter_by_model
+from saebench.tasks import build_task
 from saebench.tasks.base import Task, TaskConfig, TaskPrompt
+from saebench.toolkit.answers import filter_answered
 
 
 class CapitalsConfig(TaskConfig):
@@ -53,7 +54,7 @@ def test_a_python_task_builds_batches_specs_and_filters(registered, zoo_model):
     assert task.spec().config == {"countries": ["Japan"]}
     batch = make_batch(zoo_model.tokenizer, task.prompts(), prepend_bos=True)
     assert batch.last("entity").tolist() == [4]
-    survivors = filter_by_model(task, zoo_model, method="rank")
+    survivors = filter_answered(task, zoo_model, "rank")
     assert survivors.counts == {("capital", "test"): (1, len(survivors.kept))}
 
 

@@ -51,7 +51,7 @@ def test_load_buffer_without_collect_is_a_clear_error(tmp_path):
 
 
 def test_smollm2_names_are_separate_from_the_toy_zoo(tmp_path, monkeypatch):
-    from saebench.suites import expand_glob
+    from saebench.run.suites import expand_glob
     from saebench.zoo import catalog
 
     root = tmp_path / "saes_smollm2" / "resid-topk-32"

@@ -13,7 +13,8 @@ import torch
 
 from saebench import load_sae
 from saebench.adapters.saelens import save_saelens
-from saebench.zoo import train_sae as T
+from saebench.toolkit import references as R
+from saebench.zoo.build import train_sae as T
 
 D_IN, N_FEATURES, ACTIVE, N_SAMPLES, D_SAE = 64, 128, 4, 2000, 128
 CONFIG = T.TrainConfig(n_tokens=100_000, batch_size=256, lr=3e-3, seed=0)
@@ -69,9 +70,9 @@ def trained(data, linear_map):
         "transcoder": T.train_transcoder(
             data, data @ linear_map, d_sae=D_SAE, k=ACTIVE, config=CONFIG, meta=TRANSCODER_META
         ),
-        "neurons": T.neuron_basis(data, meta=META),
-        "pca": T.pca_basis(data, meta=META),
-        "random": T.random_dictionary(data, d_sae=D_SAE, k=ACTIVE, seed=7, meta=META),
+        "neurons": R.neuron_basis(data, meta=META),
+        "pca": R.pca_basis(data, meta=META),
+        "random": R.random_dictionary(data, d_sae=D_SAE, k=ACTIVE, seed=7, meta=META),
     }
 
 

@@ -2,7 +2,7 @@
 trained ones beat the random dictionary on held-out zoo text.
 
 Skipped when the SAEs (or the zoo model) are not built; rebuild them with
-``python -m saebench.zoo.build_saes``.
+``python -m saebench.zoo.build.zoo_saes``.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from saebench.zoo.model import model_dir
 
 if not sae_names() or not (model_dir() / "model.safetensors").is_file():
     pytest.skip(
-        "the zoo SAEs or the zoo model are not built; run python -m saebench.zoo.build_model "
-        "and python -m saebench.zoo.build_saes",
+        "the zoo SAEs or the zoo model are not built; run python -m saebench.zoo.build.zoo_model "
+        "and python -m saebench.zoo.build.zoo_saes",
         allow_module_level=True,
     )
 
 from saebench import evaluate, load_sae  # noqa: E402
 from saebench.cli.main import main  # noqa: E402
-from saebench.zoo.build_saes import plan  # noqa: E402
+from saebench.zoo.build.zoo_saes import plan  # noqa: E402
 
 PLAN = {spec.name: spec for spec in plan()}
 BASELINES = {"resid-neurons", "resid-pca", "resid-random"}

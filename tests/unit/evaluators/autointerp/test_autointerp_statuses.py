@@ -8,7 +8,7 @@ from saebench.errors import SaebenchError
 from saebench.evaluators.autointerp import AutointerpConfig, AutointerpEvaluator
 from saebench.evaluators.autointerp.render import PieceDecoder
 from saebench.evaluators.autointerp.run import plan_latent, sampled_latents
-from saebench.planning import parse_config
+from saebench.run.planning import parse_config
 
 
 class Tokens:

@@ -9,17 +9,15 @@ import pytest
 
 from saebench.errors import SaebenchError
 from saebench.evaluators.ravel.instances import (
-    answer_texts,
     answered,
     build_instances,
     instance_split,
-    is_correct,
     make_pairs,
-    normalise,
 )
 from saebench.models.interventions import ModelRunner
-from saebench.tasks import build_task, filter_by_model
+from saebench.tasks import build_task
 from saebench.tasks.zoo import ZooCitiesTask
+from saebench.toolkit.answers import answer_texts, filter_answered, is_correct
 
 FIXTURE = Path(__file__).parents[3] / "fixtures" / "ravel"
 
@@ -86,32 +84,6 @@ def entity_of(prompt):
     return prompt.text[slice(*prompt.spans["entity"])]
 
 
-# -- the comparison ------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "generated, expected, ok",
-    [
-        (' United States."}', "United States", True),
-        ("united  STATES", "United States", True),
-        (" United", "United States", False),  # truncated
-        (" Indiana", "India", False),  # a longer word
-        (" India, the", "India", True),
-        (' Asia/Ho_Chi_Minh"', "Asia/Ho_Chi_Minh", True),
-        (" 57.7° N", "57", True),
-        (" 97", "-97", False),
-        (" Korean", "Chinese,Korean", True),
-        (" Thai", "Chinese,Korean", False),
-        ("<eos>", "eos", True),
-        ("", "x", False),
-    ],
-)
-def test_is_correct(generated, expected, ok):
-    assert is_correct(generated, expected) is ok
-
-
-def test_normalise_keeps_words_and_signed_integers():
-    assert normalise(' "Ho_Chi-Minh", -12.5°') == ["ho", "chi", "minh", "-12", "5"]
-
-
 # -- filtering -------------------------------------------------------------------------------------
 def test_survivors_count_every_prompt_of_each_instance_split(ravel_answers):
     labels, entity_split = raw("entity_attributes"), raw("entity_to_split")
@@ -148,7 +120,7 @@ def test_the_text_filter_agrees_with_token_matching_on_one_token_answers(
 ):
     assert zoo_answers.answer_tokens == 1  # every zoo value is one token
     prompts = [p for p in zoo.prompts() if instance_split(zoo, p)]
-    tokens = filter_by_model(zoo, zoo_model, prompts=prompts)
+    tokens = filter_answered(zoo, zoo_model, "greedy", prompts=prompts)
     kept = {id(p) for split in zoo_answers.kept.values() for p in split}
     assert kept == {id(p) for p in tokens.kept}
 

@@ -11,7 +11,7 @@ from ravel_planted import HOOK, planted_world, plus_minus_sae
 
 from saebench.evaluators import EvalContext
 from saebench.evaluators.ravel import RavelConfig, RavelEvaluator
-from saebench.evaluators.ravel.featurizers import IdentityFeaturizer, SplitNeuronFeaturizer
+from saebench.evaluators.ravel.featurizers import linear_neurons, split_neurons
 from saebench.models.interventions import ModelRunner
 
 SMALL = {
@@ -38,7 +38,7 @@ def _finish(sae, world, task=None, **overrides):
 # -- the neuron reference, like for like ----------------------------------------------------------
 def test_the_split_neuron_basis_is_exact_and_swaps_each_sign_alone():
     meta = planted_world().right.meta
-    split = SplitNeuronFeaturizer(meta, 4)
+    split = split_neurons(meta, 4)
     base, source = torch.tensor([[1.0, -2.0, 3.0, -4.0]]), torch.tensor([[-5.0, 6.0, 7.0, 8.0]])
     assert torch.equal(split.decode(split.encode(base)), base)
     weights = torch.zeros(8)
@@ -67,8 +67,8 @@ def test_the_neuron_reference_scores_as_a_relu_sae_over_the_neurons():
     results = {}
     for name, featurizer in [
         ("sae", sae),
-        ("split", SplitNeuronFeaturizer(world.right.meta, 32)),
-        ("linear", IdentityFeaturizer(world.right.meta, 32)),
+        ("split", split_neurons(world.right.meta, 32)),
+        ("linear", linear_neurons(world.right.meta, 32)),
     ]:
         results[name] = MethodResult()
         run_mdbm(runner, lambda t, f=featurizer: f, data, settings, "neurons", seed=0,
@@ -98,7 +98,7 @@ def test_masks_learn_from_every_answer_token_teacher_forced(zoo_model):
     chunk = prepare_pairs(runner, hook, [pair], 4)[0]
     n = int(chunk.base.answer_lengths[0])
     assert n >= 3  # several answer tokens
-    neurons = IdentityFeaturizer(SimpleMeta(hook), zoo_model.cfg.d_model)
+    neurons = linear_neurons(SimpleMeta(hook), zoo_model.cfg.d_model)
     nothing = torch.zeros(neurons.d_sae)  # no swap: the clean model's loss
     loss = answer_loss(runner, chunk, neurons, nothing)
     tokens = chunk.forced[:1, : int(chunk.base.lengths[0]) + n]

@@ -12,7 +12,7 @@ from saebench.errors import SaebenchError
 from saebench.evaluators import EvalContext
 from saebench.evaluators.ravel import QUICKSTART_CONFIG, RavelConfig, RavelEvaluator
 from saebench.models.interventions import ModelRunner
-from saebench.planning import parse_config
+from saebench.run.planning import parse_config
 
 SMALL = {
     "position": "entity",
@@ -97,9 +97,12 @@ def test_numbers_do_not_depend_on_which_saes_share_the_run(right_alone):
     assert right.metrics == right_alone.metrics
     assert right.details["scores"] == right_alone.details["scores"]
     assert wrong.metrics.disentanglement < right.metrics.disentanglement
-    # references are paid once: one slot per reference, the same numbers for both SAEs
-    slots = [k for k in shared if k[0] == "ravel-reference"]
-    assert sorted(k[4] for k in slots) == ["das", "mdas", "neurons", "neurons_linear", "pca"]
+    # one preparation for both SAEs (answers, pairs, references), kept by context.once
+    assert sorted(name for _, name, _ in shared) == ["answers", "pairs", "prepare"]
+    prepared = next(value for (_, name, _), value in shared.items() if name == "prepare")
+    assert sorted(prepared.seeds[0].references) == [
+        "das", "mdas", "neurons", "neurons_linear", "pca"
+    ]  # fmt: skip
     assert _refs(wrong)["das"].metrics == _refs(right)["das"].metrics
 
 

@@ -6,11 +6,7 @@ from __future__ import annotations
 import torch
 from ravel_planted import HOOK, D, planted_world, plus_minus_sae
 
-from saebench.evaluators.ravel.featurizers import (
-    DasFeaturizer,
-    IdentityFeaturizer,
-    PcaFeaturizer,
-)
+from saebench.evaluators.ravel.featurizers import DasFeaturizer, linear_neurons, target_pca
 from saebench.evaluators.ravel.instances import build_instances
 from saebench.evaluators.ravel.interventions import (
     first_token_logits,
@@ -36,7 +32,7 @@ def _clean_logits(runner, prompts):
 
 def test_no_swap_leaves_the_base_and_a_full_neuron_swap_gives_the_source():
     world, runner, pairs, chunks = _chunks()
-    neurons = IdentityFeaturizer(world.right.meta, D)
+    neurons = linear_neurons(world.right.meta, D)
     none, every = torch.zeros(D, dtype=torch.bool), torch.ones(D, dtype=torch.bool)
     for chunk in chunks:
         base = _clean_logits(runner, [p.base for p in chunk.pairs])
@@ -67,7 +63,7 @@ def test_an_sae_with_its_error_term_and_no_swap_is_the_clean_model():
 def test_das_at_full_rank_is_the_full_swap():
     world, runner, pairs, chunks = _chunks()
     das = DasFeaturizer(world.right.meta, D, D, torch.Generator().manual_seed(1))
-    neurons = IdentityFeaturizer(world.right.meta, D)
+    neurons = linear_neurons(world.right.meta, D)
     every = torch.ones(D, dtype=torch.bool)
     with torch.no_grad():
         for chunk in chunks:
@@ -91,12 +87,12 @@ def test_das_swaps_only_its_subspace():
 def test_pca_is_an_exact_orthonormal_basis_largest_variance_first():
     gen = torch.Generator().manual_seed(0)
     acts = torch.randn(50, 5, generator=gen) * torch.tensor([5.0, 1.0, 3.0, 0.5, 2.0])
-    pca = PcaFeaturizer(planted_world().right.meta, acts)
-    assert torch.allclose(pca.basis.T @ pca.basis, torch.eye(5), atol=1e-5)
+    pca = target_pca(planted_world().right.meta, acts)
+    assert torch.allclose(pca.W_enc.T @ pca.W_enc, torch.eye(5), atol=1e-5)
     assert torch.allclose(pca.decode(pca.encode(acts)), acts, atol=1e-4)
     codes = pca.encode(acts)
     variances = codes.var(0)
     assert (variances[:-1] >= variances[1:] - 1e-4).all()
     assert torch.allclose(codes.mean(0), torch.zeros(5), atol=1e-4)
     # the top component lies on the widest input axis
-    assert pca.basis[:, 0].abs().argmax().item() == 0
+    assert pca.W_enc[:, 0].abs().argmax().item() == 0

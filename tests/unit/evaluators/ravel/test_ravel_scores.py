@@ -68,7 +68,7 @@ def test_relative_scores_are_differences():
 
 
 def test_an_inert_column_is_flagged_when_even_das_changes_no_answer():
-    from saebench.evaluators.ravel.evaluator import RavelConfig
+    from saebench.evaluators.ravel.config import RavelConfig
     from saebench.evaluators.ravel.methods import MethodResult, SeedRun
     from saebench.evaluators.ravel.run import _inert_column
 

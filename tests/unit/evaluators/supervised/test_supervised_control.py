@@ -9,7 +9,7 @@ from saebench.evaluators.supervised import control
 from saebench.evaluators.supervised.dictionaries import fit_dictionary
 from saebench.evaluators.supervised.interpretability import latent_scores, summarise, value_masks
 from saebench.sae import SaeMetadata, build_sae
-from saebench.zoo.train_sae import random_dictionary
+from saebench.toolkit.references import random_dictionary
 
 D = 12
 ATTRIBUTES = sorted(VALUES)

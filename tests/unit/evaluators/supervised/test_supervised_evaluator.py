@@ -44,7 +44,7 @@ def records():
     before = torch.get_num_threads()
     torch.set_num_threads(1)  # module fixtures run before the one-thread autouse fixture
     try:
-        return _run(["zoo:resid-topk-16", "zoo:transcoder-mlp"], SMALL)
+        return _run(["zoo:resid-topk-16", "zoo:transcoder-mlp", "zoo:resid-relu"], SMALL)
     finally:
         torch.set_num_threads(before)
 
@@ -110,6 +110,19 @@ def test_the_supervised_dictionary_and_baselines_are_reference_records(records):
     assert m["edit_accuracy_aware_normalised"] == pytest.approx(
         m["edit_accuracy_aware"] / supervised
     )
+
+
+def test_two_saes_at_one_hook_share_one_preparation(records):
+    """The study, the supervised dictionary and the references are prepared once for both
+    SAEs at blocks.1 (the job that prepared reports its CPU seconds), never for the
+    transcoder, and each reference is one record."""
+    saes = {r.sae.name: r for r in records if r.sae.role == "sae"}
+    prepared = [n for n, r in saes.items() if "once_prepare_cpu_seconds" in r.timing]
+    assert prepared == ["resid-topk-16"]
+    assert saes["resid-relu"].details["status"] == "ok"
+    assert saes["resid-relu"].metrics != saes["resid-topk-16"].metrics
+    names = [r.sae.name for r in records if r.sae.role == "reference"]
+    assert sorted(names) == ["neurons", "pca", "random", "supervised"]
 
 
 def test_a_transcoder_gets_a_status_not_a_crash(records):

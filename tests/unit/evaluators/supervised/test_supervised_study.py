@@ -29,7 +29,7 @@ def study(zoo_model):
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return build_study(task, ModelRunner(zoo_model), config, meta.hook_name, meta, {})
+        return build_study(task, ModelRunner(zoo_model), config, meta)
     finally:
         torch.set_num_threads(before)
 

@@ -1,11 +1,11 @@
 """Train the zoo's SAEs on the zoo model and save them in the package.
 
-    python -m saebench.zoo.build_saes [--out DIR] [--tokens N] [--seed S]
+    python -m saebench.zoo.build.zoo_saes [--out DIR] [--tokens N] [--seed S]
 
 Activations come from one draw of the zoo training corpus, packed into contexts that start
 with BOS (BOS, EOS and padding positions are dropped), captured at every hook in one forward
 pass per batch: the residual stream after block 1, the output of block 1's MLP and that
-MLP's input (for the transcoder). Each SAE is trained with :mod:`saebench.zoo.train_sae`,
+MLP's input (for the transcoder). Each SAE is trained with :mod:`saebench.zoo.build.train_sae`,
 saved as a SAELens folder ``OUT/NAME/``, loaded back and evaluated on held-out zoo text;
 ``OUT/metrics.json`` keeps the measurements. The result depends only on the arguments:
 one thread, fixed seeds.
@@ -25,7 +25,8 @@ import torch
 from torch import Tensor
 
 from saebench.sae import Sae
-from saebench.zoo import train_sae as T
+from saebench.toolkit.references import neuron_basis, pca_basis, random_dictionary
+from saebench.zoo.build import train_sae as T
 
 RESID = "blocks.1.hook_resid_post"
 # Block 0's MLP: zero-ablating it raises the held-out loss from 3.44 to 9.22 nats, while
@@ -81,13 +82,13 @@ def plan() -> list[SaeSpec]:
             resid(T.train_matryoshka, k=K, group_sizes=[32, 64, 128, 288]),
         ),
         SaeSpec(
-            "resid-neurons", RESID, lambda acts, cfg, meta: T.neuron_basis(acts[RESID], meta=meta)
+            "resid-neurons", RESID, lambda acts, cfg, meta: neuron_basis(acts[RESID], meta=meta)
         ),
-        SaeSpec("resid-pca", RESID, lambda acts, cfg, meta: T.pca_basis(acts[RESID], meta=meta)),
+        SaeSpec("resid-pca", RESID, lambda acts, cfg, meta: pca_basis(acts[RESID], meta=meta)),
         SaeSpec(
             "resid-random",
             RESID,
-            lambda acts, cfg, meta: T.random_dictionary(
+            lambda acts, cfg, meta: random_dictionary(
                 acts[RESID], d_sae=D_SAE, k=K, seed=cfg.seed, meta=meta
             ),
         ),
@@ -213,7 +214,7 @@ def _meta(spec: SaeSpec, model) -> dict:
 def evaluate_saved(model, out: Path, names: list[str], n_tokens: int) -> dict[str, dict]:
     """FVU, L0 and CE-loss score of each saved SAE on the ``zoo`` dataset (held-out text,
     :func:`saebench.zoo.catalog.evaluation_texts`), in one shared pass."""
-    from saebench.executors import evaluate
+    from saebench.run.executors import evaluate
 
     uris = [str(out / name) for name in names]
     records = evaluate(

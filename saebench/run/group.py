@@ -1,4 +1,4 @@
-"""Run one group of a plan: a plain function of its :class:`~saebench.planning.GroupSpec`.
+"""Run one group of a plan: a plain function of its :class:`~saebench.run.planning.GroupSpec`.
 
 It loads (or reuses) the group's model and SAEs, skips the records that already exist,
 streams one shared activation pass for every pending (SAE, evaluator) pair, lets each
@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from saebench.errors import SaebenchError, SaebenchWarning
-from saebench.planning import EvaluatorSpec, GroupSpec
 from saebench.records import EvalRecord, EvaluatorInfo, SaeInfo, find_record, write_record
 from saebench.resources import Resources, SaeSpec
+from saebench.run.planning import EvaluatorSpec, GroupSpec
 
 # The automatic batch size. On CPU the widest per-batch tensor (MLP hidden units, attention
 # scores, SAE codes) is kept about cache-sized: small batches measured fastest there
@@ -194,8 +194,8 @@ def _make_evaluators(jobs, model, spec: GroupSpec, token_set, panel) -> dict:
     from saebench.activations.shared_pass import SaeSlot
     from saebench.evaluators.base import EvalContext
     from saebench.models.interventions import ModelRunner
-    from saebench.planning import parse_config
     from saebench.registry import evaluators, sources
+    from saebench.run.planning import parse_config
     from saebench.sources import check_serves
 
     runner = ModelRunner(model)

@@ -1,5 +1,5 @@
-"""Run a :class:`~saebench.request.RunRequest`: plan it, then map
-:func:`~saebench.group.run_group` over its groups, in this process or as Ray tasks, behind one
+"""Run a :class:`~saebench.run.request.RunRequest`: plan it, then map
+:func:`~saebench.run.group.run_group` over its groups, in this process or as Ray tasks, behind one
 call (:func:`execute`). Both executors skip the records already in the output folder and tell
 ``on_event(kind, group, info)`` of each group's ``skip``/``start``/``done`` (and, on Ray,
 ``retry``/``failed``), so progress lines and resume live in one place.
@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from saebench.errors import setting
-from saebench.planning import GroupSpec
 from saebench.records import EvalRecord
-from saebench.request import DEFAULT_EVALUATORS, RunRequest
 from saebench.resources import Resources
+from saebench.run.planning import GroupSpec, in_plan_order
+from saebench.run.request import DEFAULT_EVALUATORS, RunRequest
 
 Event = Callable[[str, GroupSpec, dict], None]
 
@@ -39,7 +39,7 @@ def evaluate(
     ``"zoo"``, a Hugging Face dataset name, or token ids; ``n_tokens`` the budget per SAE
     (None: 200,000, capped with a warning at what the dataset gives); ``evaluators`` a name, a
     comma-separated string or a list. Other options are the fields of
-    :class:`~saebench.request.RunRequest`: ``configs``, ``context_size``, ``prepend_bos``,
+    :class:`~saebench.run.request.RunRequest`: ``configs``, ``context_size``, ``prepend_bos``,
     ``separator``, ``batch_size``, ``device``, ``model_dtype``, ``sae_dtype``, ``out_dir``,
     ``cache_dir``, ``resume``, ``progress``, ``llm`` (the judge of evaluators that ask an LLM),
     ``controls`` (control kinds made beside every SAE, ``docs/controls.md``) and ``executor``
@@ -66,11 +66,11 @@ def execute(
     """Plan the request (unless ``groups`` are given) and run it on its executor; every
     record (SAEs, their controls, references, panels) in plan order."""
     from saebench.files import check_writable_dir
-    from saebench.planning import plan_request
+    from saebench.run.planning import plan_request
 
     settings = request.executor
     if settings.name == "ray":
-        from saebench.executors_ray import check_address, import_ray
+        from saebench.run.ray_executor import check_address, import_ray
 
         import_ray()  # before any loading: a missing extra is a one-line error at once
         check_address(settings.address, setting("executor"))
@@ -79,7 +79,7 @@ def execute(
     resources = resources or Resources()
     groups = list(groups) if groups is not None else plan_request(request, resources)
     if settings.name == "ray":
-        from saebench.executors_ray import run_ray
+        from saebench.run.ray_executor import run_ray
 
         records = run_ray(
             groups,
@@ -110,8 +110,8 @@ def run_local(
 ) -> list[EvalRecord]:
     """Every group's records, run in this process one group after another (models and SAEs
     loaded once and shared); a group whose records are all there is skipped."""
-    from saebench.executors_ray import pending_spec
-    from saebench.group import run_group
+    from saebench.run.group import run_group
+    from saebench.run.ray_executor import pending_spec
 
     resources = resources or Resources()
     records: list[EvalRecord] = []
@@ -162,23 +162,6 @@ def _origin(model, evaluator, dataset, task) -> str:
             dataset.model_dump(mode="json", exclude={"name", "source"}) if dataset else None,
             task.model_dump(mode="json") if task else None,
         ]
-    )
-
-
-def in_plan_order(records: list[EvalRecord], groups: Sequence[GroupSpec]) -> list[EvalRecord]:
-    """Records by the caller's SAE order then evaluator order; records keyed without an SAE
-    of the plan (references, panels) after the SAEs, each record once."""
-    position = {(s.uri, s.weights_hash): s.position for g in groups for s in g.saes}
-    order = {e.name: i for g in groups for i, e in enumerate(g.evaluators)}
-    unique = list({record.key: record for record in records}.values())
-    last = len(position) + 1
-    return sorted(
-        unique,
-        key=lambda r: (
-            position.get((r.sae.uri, r.sae.weights_hash), last),
-            order.get(r.evaluator.name, len(order)),
-            r.sae.uri,
-        ),
     )
 
 

@@ -2,8 +2,8 @@
 
 :func:`plan` checks every input it can before any model work, loads the SAEs and the model
 once to learn their identities, and returns :class:`GroupSpec` objects: pydantic models that
-serialise to JSON and hold everything that decides the numbers. :func:`saebench.group.
-run_group` runs one group; the executors (:mod:`saebench.executors`) map it over groups.
+serialise to JSON and hold everything that decides the numbers. :func:`saebench.run.group.
+run_group` runs one group; the executors (:mod:`saebench.run.executors`) map it over groups.
 
 A group is the SAEs that share a model and a token set. Each SAE's token set comes from its
 own metadata (context size, BOS, separator) unless the caller fixes them, so an SAE gets the
@@ -18,12 +18,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from saebench.errors import SaebenchError, SaebenchWarning, on_command_line, setting
+from saebench.errors import SaebenchError, SaebenchWarning, setting
 from saebench.identity import stable_hash
-from saebench.llm.settings import LlmSettings
-from saebench.records import DatasetInfo, TaskInfo
-from saebench.request import DEFAULT_EVALUATORS, RunRequest
+from saebench.llm.settings import LlmSettings, llm_hint
+from saebench.records import DatasetInfo, EvalRecord, TaskInfo
 from saebench.resources import ModelSpec, Resources, SaeSpec
+from saebench.run.request import DEFAULT_EVALUATORS, RunRequest
 
 # Contexts are the SAE's training context size, at most this (SAEBench evaluates at 128).
 MAX_DEFAULT_CONTEXT = 128
@@ -98,7 +98,7 @@ def plan(
 ) -> list[GroupSpec]:
     """Check the inputs, learn the identities of SAEs and model, and group the work.
 
-    The arguments are the fields of :class:`~saebench.request.RunRequest` (those of
+    The arguments are the fields of :class:`~saebench.run.request.RunRequest` (those of
     :func:`saebench.evaluate`); an unknown option is refused with the closest name.
 
     Example:
@@ -288,18 +288,6 @@ def evaluator_specs(
     return specs
 
 
-def llm_hint() -> str:
-    """The settings that enable an evaluator that asks an LLM, as the user gives them."""
-    if on_command_line():
-        given = "--llm-model MODEL and --llm-base-url URL"
-    else:
-        given = 'llm={"model": MODEL, "base_url": URL}'
-    return (
-        f"an OpenAI-compatible judge: {given} (or SAEBENCH_LLM_MODEL and "
-        "SAEBENCH_LLM_BASE_URL); `saebench llm-sim` serves a rule-based one locally"
-    )
-
-
 def resolve_llm(llm: LlmSettings | dict[str, Any] | None) -> LlmSettings:
     """The judge's settings: those given, the rest from the environment."""
     if isinstance(llm, LlmSettings):
@@ -359,7 +347,7 @@ def _load_saes(saes, resources: Resources, device: str, dtype) -> list[tuple[Sae
 def _name_distinctly(specs: list[SaeSpec]) -> None:
     """Unique row names within the run (parent folders added where last names collide),
     and a warning for the same weights under two URIs (two identical rows otherwise)."""
-    from saebench.identity import distinct_names
+    from saebench.adapters.names import distinct_names
 
     for spec, name in zip(specs, distinct_names([s.uri for s in specs]), strict=True):
         if spec.uri != "inline":
@@ -467,4 +455,21 @@ def token_spec(source, meta, model, n_tokens, context_size, prepend_bos, separat
         separator=sep,
         special_ids=specials,
         source=source.spec,
+    )
+
+
+def in_plan_order(records: list[EvalRecord], groups: Sequence[GroupSpec]) -> list[EvalRecord]:
+    """Records by the caller's SAE order then evaluator order; records keyed without an SAE
+    of the plan (references, panels) after the SAEs, each record once."""
+    position = {(s.uri, s.weights_hash): s.position for g in groups for s in g.saes}
+    order = {e.name: i for g in groups for i, e in enumerate(g.evaluators)}
+    unique = list({record.key: record for record in records}.values())
+    last = len(position) + 1
+    return sorted(
+        unique,
+        key=lambda r: (
+            position.get((r.sae.uri, r.sae.weights_hash), last),
+            order.get(r.evaluator.name, len(order)),
+            r.sae.uri,
+        ),
     )

@@ -4,7 +4,7 @@ A suite names the SAEs (URIs, globs over local paths or the zoo, or a SAELens re
 pattern of SAE ids), the model, the dataset and token budget, the evaluators with their
 configs, and how the groups run. :func:`load_suite` reads and validates it: an unknown key, a
 wrong type, an unknown evaluator or a bad evaluator setting is one error naming the file, the
-line and the fix. :meth:`Suite.plan` turns it into groups (:func:`saebench.planning.plan`,
+line and the fix. :meth:`Suite.plan` turns it into groups (:func:`saebench.run.planning.plan`,
 which loads the SAEs and model once); :meth:`Suite.dry_plan` says what would run without
 loading anything. The format is described in ``docs/suites.md``.
 
@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from saebench.adapters.control import ControlsSetting, base_of
 from saebench.errors import SaebenchError
 from saebench.llm.settings import LlmSettings, merge_settings
-from saebench.request import ExecutorSettings, RunRequest
+from saebench.run.request import ExecutorSettings, RunRequest
 
 ALL_EVALUATORS = "all"  # an evaluators entry that stands for every installed evaluator
 _GLOB_CHARS = "*?["
@@ -305,7 +305,7 @@ class Suite(_Strict):
         progress: bool = True,
         checked: tuple[list[str], Any] | None = None,
     ) -> RunRequest:
-        """The suite as a :class:`~saebench.request.RunRequest` (after :meth:`check`, whose
+        """The suite as a :class:`~saebench.run.request.RunRequest` (after :meth:`check`, whose
         result may be passed as ``checked`` so the dataset is read once); arguments given
         here override the suite's own settings, as the command-line flags do."""
         names, configs = self.evaluator_configs()
@@ -332,10 +332,10 @@ class Suite(_Strict):
         )
 
     def plan(self, *, resources: Any = None, **request: Any) -> list:
-        """The groups to run (:func:`saebench.planning.plan_request` of :meth:`request`:
+        """The groups to run (:func:`saebench.run.planning.plan_request` of :meth:`request`:
         loads SAEs and model once). Evaluators that ask an LLM are skipped with a warning
         when ``llm`` (or the environment) names no judge, as ``saebench quickstart`` does."""
-        from saebench.planning import plan_request
+        from saebench.run.planning import plan_request
 
         return plan_request(self.request(**request), resources)
 
@@ -397,7 +397,7 @@ class DryPlan:
 
 
 def _capped(context_size: Any) -> int | None:
-    from saebench.planning import MAX_DEFAULT_CONTEXT
+    from saebench.run.planning import MAX_DEFAULT_CONTEXT
 
     return min(int(context_size), MAX_DEFAULT_CONTEXT) if context_size else None
 
@@ -537,7 +537,7 @@ def _line_of(node, loc: tuple) -> int:
 
 def shipped_suites_dir() -> Path:
     """The ``evals/`` folder of the saebench source tree."""
-    return Path(__file__).resolve().parent.parent / "evals"
+    return Path(__file__).resolve().parents[2] / "evals"
 
 
 # -- SAE sources ------------------------------------------------------------------------------
@@ -679,35 +679,60 @@ def run_suite(
     Example:
         >>> records = run_suite(load_suite("evals/quickstart.yaml"), executor="local")
     """
-    import sys
     import time
 
-    from saebench.executors import execute
-    from saebench.files import check_writable_dir
-    from saebench.planning import plan_request
-    from saebench.resources import Resources
-
     flags = {"name": executor, "address": address, "num_cpus": num_cpus, "num_gpus": num_gpus}
-    _check_ray(suite, flags)
-    out = check_writable_dir(out_dir or suite.out_dir(), "--out")
-    if cache_dir is not None:
-        check_writable_dir(cache_dir, "--cache-dir")
-    checked = suite.check()
-    if log is None:
-        log = (lambda line: print(line, file=sys.stderr, flush=True)) if progress else _silent
+    out, checked = _preflight(suite, flags, out_dir, cache_dir)
+    log = _stderr_log(progress) if log is None else log
     began = time.perf_counter()
     log(f"[plan] suite {suite.name}: planning {len(checked[0])} SAE(s)")
     request = suite.request(
-        out_dir=out, executor=flags, cache_dir=cache_dir, llm=llm, progress=progress,
+        out_dir=out,
+        executor=flags,
+        cache_dir=cache_dir,
+        llm=llm,
+        progress=progress,
         checked=checked,
-    )  # fmt: skip
+    )
+    records, new = _plan_and_execute(request, log)
+    seconds = time.perf_counter() - began
+    log(f"[total] {len(records)} record(s), {new} new, in {seconds:.1f} s")
+    return records
+
+
+def _plan_and_execute(request: RunRequest, log) -> tuple[list, int]:
+    """Plan the request into groups and run them, logging each group's start and finish;
+    return the records and how many of them are new."""
+    from saebench.resources import Resources
+    from saebench.run.executors import execute
+    from saebench.run.planning import plan_request
+
     resources = Resources()
     groups = plan_request(request, resources)
     progress_log = GroupProgress(groups, log)
     records = execute(request, groups=groups, resources=resources, on_event=progress_log)
-    seconds = time.perf_counter() - began
-    log(f"[total] {len(records)} record(s), {progress_log.new} new, in {seconds:.1f} s")
-    return records
+    return records, progress_log.new
+
+
+def _preflight(
+    suite: Suite, flags: dict[str, Any], out_dir: str | Path | None, cache_dir: str | Path | None
+) -> tuple[Path, tuple[list[str], Any]]:
+    """Everything checked before anything loads: Ray, the folders, the suite's names.
+    Returns the output folder and :meth:`Suite.check`'s answer."""
+    from saebench.files import check_writable_dir
+
+    _check_ray(suite, flags)
+    out = check_writable_dir(out_dir or suite.out_dir(), "--out")
+    if cache_dir is not None:
+        check_writable_dir(cache_dir, "--cache-dir")
+    return out, suite.check()
+
+
+def _stderr_log(progress: bool):
+    """One flushed line per event on stderr, or nothing when progress is off."""
+    import sys
+
+    return (lambda line: print(line, file=sys.stderr, flush=True)) if progress else _silent
 
 
 def _check_ray(suite: Suite, flags: dict[str, Any]) -> None:
@@ -716,7 +741,7 @@ def _check_ray(suite: Suite, flags: dict[str, Any]) -> None:
     name = flags["name"] or suite.executor.name
     if name != "ray":
         return
-    from saebench.executors_ray import check_address, import_ray
+    from saebench.run.ray_executor import check_address, import_ray
 
     import_ray()
     if flags["address"] is not None:
@@ -741,7 +766,7 @@ class GroupProgress:
         log(f"[plan] {len(groups)} group(s), {total} record(s) in all")
 
     def __call__(self, kind: str, spec, info: dict) -> None:
-        from saebench.executors_ray import group_label
+        from saebench.run.ray_executor import group_label
 
         number = self.index.get(id(spec), "?")
         head = f"[group {number}/{self.count}] {group_label(spec)}"

@@ -1,6 +1,6 @@
 """One typed request of what to run: the CLI flags, :func:`saebench.evaluate`,
 :func:`saebench.plan` and a suite's fields all build a :class:`RunRequest`, and
-:func:`saebench.executors.execute` runs it (locally or on Ray).
+:func:`saebench.run.executors.execute` runs it (locally or on Ray).
 
 Only plain checks live here (names of options, kinds of values); what needs files or models
 (a dataset that exists, a device this machine has, SAEs that load) is checked by planning.

@@ -32,7 +32,11 @@ import warnings
 from functools import cache
 from pathlib import Path
 
-from saebench.board.build import (
+from saebench.errors import SaebenchError, SaebenchWarning
+from saebench.files import atomic_write_text
+from saebench.identity import stable_hash
+from saebench.records import EvalRecord, read_record
+from saebench.results.board.build import (
     GENERATED,
     MANIFEST,
     PLOTS,
@@ -41,10 +45,6 @@ from saebench.board.build import (
     built_sort,
     write_board,
 )
-from saebench.errors import SaebenchError, SaebenchWarning
-from saebench.files import atomic_write_text
-from saebench.identity import stable_hash
-from saebench.records import EvalRecord, read_record
 
 _UNKNOWN = {"", "unknown", "none", "null"}
 

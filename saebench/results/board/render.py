@@ -1,4 +1,4 @@
-"""A :class:`~saebench.board.tables.Board` as text: markdown (README, report.md), the terminal
+"""A :class:`~saebench.results.board.tables.Board` as text: markdown (README, report.md), the terminal
 (fits 120 columns: a board too wide is split into tables that repeat the row names), and CSV
 (every metric, spreadsheet formulas neutralised).
 
@@ -16,7 +16,7 @@ import textwrap
 
 import pandas as pd
 
-from saebench.board.tables import CONTROL, RANK, SAE, Board, Cell, Column, Section, fmt
+from saebench.results.board.tables import CONTROL, RANK, SAE, Board, Cell, Column, Section, fmt
 
 WIDTH = 120  # the terminal the tables must fit
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

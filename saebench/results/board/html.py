@@ -16,8 +16,8 @@ from html import escape
 
 import pandas as pd
 
-from saebench.board.render import LEGEND, display_rows, ranked_by
-from saebench.board.tables import RANK, SAE, Board, Cell, Column, Section
+from saebench.results.board.render import LEGEND, display_rows, ranked_by
+from saebench.results.board.tables import RANK, SAE, Board, Cell, Column, Section
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222;background:#fff}

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from saebench.board.notes import Note, section_notes
 from saebench.errors import SaebenchError
-from saebench.leaderboard import directions, newest_per_key, records_frame
 from saebench.records import EvalRecord
+from saebench.results.board.frame import directions, newest_per_key, records_frame
+from saebench.results.board.notes import Note, section_notes
 
 SAE, REFERENCE, CONTROL = "sae", "reference", "control"
 RANK = "rank"

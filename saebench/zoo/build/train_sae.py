@@ -11,7 +11,8 @@ a fixed number of training tokens, decoder rows kept at unit norm. Inputs (and t
 scaled to mean squared centred norm ``d`` during training; the scale is folded back into
 the saved weights, so the result works on raw activations.
 
-The neuron basis, PCA and a random dictionary are built in closed form (no training).
+The neuron basis, PCA and a random dictionary, built in closed form, are in
+:mod:`saebench.toolkit.references`.
 
 Example:
     >>> acts = torch.randn(10_000, 64)
@@ -29,7 +30,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from saebench.sae import Sae, SaeMetadata, build_sae
+from saebench.sae import Sae
+from saebench.toolkit.references import as_sae
 
 Log = Callable[[str], None]
 
@@ -528,17 +530,10 @@ def _to_sae(model, s_in, s_out, transcoder, d_out, meta) -> Sae:
     fields = {**model.meta_fields(), "apply_b_dec_to_input": model.apply_b_dec_to_input}
     if transcoder:
         fields["d_out"] = d_out
-    return _build(model.label, tensors, fields, meta, encoder=model.encoder)
-
-
-def _build(label, tensors, fields, meta, encoder) -> Sae:
-    given = dict(meta or {})
-    extra = {**given.pop("extra", {}), **fields.pop("extra", {})}
-    given.setdefault("hook_name", "activations")
-    d_in, d_sae = tensors["W_enc"].shape
-    info = SaeMetadata(architecture=label, d_in=d_in, d_sae=d_sae, extra=extra, **fields, **given)
-    sae = build_sae(info, tensors, where=f"saebench.zoo.train_sae ({label})", encoder=encoder)
-    return sae.eval().requires_grad_(False)
+    where = "saebench.zoo.build.train_sae"
+    return as_sae(
+        model.label, tensors, encoder=model.encoder, fields=fields, meta=meta, where=where
+    )
 
 
 # -- the public trainers ------------------------------------------------------------------------
@@ -715,73 +710,3 @@ def _partial(cls: type[_Trainable], **kwargs) -> Callable[..., _Trainable]:
         return cls(*args, **kwargs)
 
     return make
-
-
-# -- baselines in closed form -------------------------------------------------------------------
-def _signed_split(P: Tensor, mean: Tensor, label: str, meta) -> Sae:
-    """Signed codes ``(x - mean) P`` written exactly in the ReLU protocol: latents ``2i`` and
-    ``2i + 1`` never both fire, and ``relu(c) - relu(-c) = c`` makes decoding exact when
-    ``P`` is orthogonal."""
-    tensors = {
-        "W_enc": torch.cat([P, -P], dim=1),
-        "b_enc": torch.zeros(2 * P.shape[1]),
-        "W_dec": torch.cat([P.T, -P.T], dim=0),
-        "b_dec": mean,
-    }
-    tensors = {name: t.float().contiguous() for name, t in tensors.items()}
-    return _build(label, tensors, {"apply_b_dec_to_input": True}, meta, encoder="relu")
-
-
-def neuron_basis(acts: Tensor, *, meta: Mapping[str, Any] | None = None) -> Sae:
-    """The standard basis as a dictionary (``d_sae = 2 d_in``, label ``neurons``): each
-    coordinate's positive and negative part is a latent. Reconstructs exactly.
-
-    Example:
-        >>> sae = neuron_basis(acts)   # codes: relu(x), relu(-x)
-    """
-    d_in = acts.shape[1]
-    return _signed_split(torch.eye(d_in), torch.zeros(d_in), "neurons", meta)
-
-
-def pca_basis(acts: Tensor, *, meta: Mapping[str, Any] | None = None) -> Sae:
-    """The principal components of ``acts`` as a dictionary (``d_sae = 2 d_in``, label
-    ``pca``), components in order of decreasing variance, ``b_dec`` the mean. Exact.
-
-    Example:
-        >>> sae = pca_basis(acts)
-    """
-    x = acts.double()
-    mean = x.mean(0)
-    covariance = (x - mean).T @ (x - mean) / max(1, x.shape[0] - 1)
-    _, vectors = torch.linalg.eigh(covariance)
-    P = vectors.flip(-1)  # eigh sorts ascending
-    # a deterministic sign per component: its largest entry is positive
-    signs = torch.sign(P.gather(0, P.abs().argmax(0, keepdim=True)))
-    return _signed_split(P * signs, mean, "pca", meta)
-
-
-def random_dictionary(
-    acts: Tensor,
-    *,
-    d_sae: int,
-    k: int,
-    seed: int = 0,
-    meta: Mapping[str, Any] | None = None,
-) -> Sae:
-    """Random unit-norm decoder rows, encoder ``W_dec.T``, TopK coding with ``k`` and
-    ``b_dec`` the mean of ``acts`` (label ``random``): the floor a trained SAE must beat.
-
-    Example:
-        >>> sae = random_dictionary(acts, d_sae=512, k=16)
-    """
-    gen = torch.Generator().manual_seed(seed)
-    W_dec = torch.randn(d_sae, acts.shape[1], generator=gen)
-    W_dec /= W_dec.norm(dim=1, keepdim=True)
-    tensors = {
-        "W_enc": W_dec.T.contiguous(),
-        "b_enc": torch.zeros(d_sae),
-        "W_dec": W_dec,
-        "b_dec": acts.double().mean(0).float(),
-    }
-    fields = {"apply_b_dec_to_input": True, "k": k}
-    return _build("random", tensors, fields, meta, encoder="topk")

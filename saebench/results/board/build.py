@@ -2,8 +2,8 @@
 
 The folder holds ``records/`` (the newest record per key, the only input), ``README.md``
 (tables and plots), ``leaderboard.csv`` (every metric), ``plots/*.png``, ``index.html``,
-``BUILT.json`` (the list of files the build wrote) and, when the autointerp evaluator ships a
-viewer, ``viewer/`` pages linked from the HTML. The output depends only on the records:
+``BUILT.json`` (the list of files the build wrote) and, for an evaluator that ships a viewer
+(autointerp), ``viewer/`` pages linked from the HTML. The output depends only on the records:
 building twice gives byte-identical files (no dates, no software versions in PNGs,
 everything sorted).
 
@@ -27,14 +27,14 @@ import shutil
 import warnings
 from pathlib import Path
 
-from saebench.board.figures import board_figures
-from saebench.board.html import html_page
-from saebench.board.render import csv_text, markdown_tables, md_text
-from saebench.board.tables import Board, board_tables
 from saebench.errors import SaebenchError, SaebenchWarning
 from saebench.files import atomic_write_text
-from saebench.leaderboard import newest_per_key
 from saebench.records import EvalRecord, load_record_files, record_path
+from saebench.results.board.figures import board_figures
+from saebench.results.board.frame import newest_per_key
+from saebench.results.board.html import html_page
+from saebench.results.board.render import csv_text, markdown_tables, md_text
+from saebench.results.board.tables import Board, board_tables
 
 RECORDS, PLOTS, VIEWER = "records", "plots", "viewer"
 README, CSV, HTML, MANIFEST = "README.md", "leaderboard.csv", "index.html", "PUBLISHED.json"
@@ -195,15 +195,22 @@ def _copy_record(folder: Path, record: EvalRecord, source: Path | None) -> Path:
 
 
 def write_viewer(records: list[EvalRecord], target: Path) -> dict[str, str]:
-    """The autointerp viewer's page of every SAE with an autointerp record, in ``viewer/``;
-    returns ``{sae_uri: page path relative to the board}`` for the HTML's links."""
-    from saebench.evaluators.autointerp.viewer import write_pages
+    """The pages of every evaluator that ships a viewer (a ``write_pages(records, folder)``
+    class method; autointerp's today), in ``viewer/``; returns ``{sae_uri: page path relative
+    to the board}`` for the HTML's links. Asked through the registry, so the board imports no
+    evaluator."""
+    from saebench.registry import evaluators
 
-    wanted = [r for r in records if r.evaluator.name == "autointerp"]
-    if not wanted:
-        return {}
-    pages = write_pages(wanted, target / VIEWER)
-    return {uri: Path(page).relative_to(target).as_posix() for uri, page in sorted(pages.items())}
+    links: dict[str, str] = {}
+    for name in sorted({r.evaluator.name for r in records}):
+        pages_of = (
+            getattr(evaluators.get(name), "write_pages", None) if name in evaluators else None
+        )
+        if pages_of is None:
+            continue
+        pages = pages_of([r for r in records if r.evaluator.name == name], target / VIEWER)
+        links |= {uri: Path(page).relative_to(target).as_posix() for uri, page in pages.items()}
+    return dict(sorted(links.items()))
 
 
 def readme(board: Board, name: str, n_records: int, plots: list[str]) -> str:

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from saebench.board.tables import SAE, Board
-from saebench.plots import plot_tradeoff
+from saebench.results.board.tables import SAE, Board
+from saebench.results.plots import plot_tradeoff
 
 L0 = "sparsity.l0"
 CE_SCORE = "reconstruction.ce_loss_score"
