@@ -23,8 +23,9 @@ def runnable_evaluators(llm=None, names=None) -> tuple[list[str], dict[str, str]
     """Evaluators (of ``names``, default every installed one) that can run here, and those
     skipped with the setting that enables them (the ones that ask an LLM, when no judge is
     configured)."""
+    from saebench.llm.settings import llm_hint
     from saebench.registry import evaluators
-    from saebench.run.planning import llm_hint, resolve_llm
+    from saebench.run.planning import resolve_llm
 
     judge = resolve_llm(llm).configured()
     run, skipped = [], {}
