@@ -475,6 +475,9 @@ def parse_args(argv=None):
     parser.add_argument(
         "--model", choices=["synthetic", SMOLLM2.model], default="synthetic", help="the model"
     )
+    parser.add_argument(
+        "--sweep", help="SmolLM2 only: CPU s at each of these batch sizes instead, e.g. 1,2,4,8"
+    )
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -499,6 +502,8 @@ def main(argv=None) -> None:
     if args.memory_child:
         return memory_child(args.memory_child, memory_model(shape), args.batch_size, args.threads)
     torch.set_num_threads(args.threads)
+    if args.model == SMOLLM2.model and args.sweep:
+        return sweep_smollm2(shape, [int(b) for b in args.sweep.split(",")])
     if args.model == SMOLLM2.model:
         return main_smollm2(shape, args.threads, args.batch_size)
     with tempfile.TemporaryDirectory(prefix="saebench-bench-") as tmp:
@@ -524,6 +529,37 @@ def main_smollm2(shape: Shape, threads: int, batch_size: int | None) -> None:
     report_setup(shape, threads, target)
     sizes = batch_sizes(model, "smollm2", saes, shape, batch_size)
     report_speed(measure_speed(model, "smollm2", saes, shape, sizes, target), shape, target)
+
+
+def sweep_smollm2(shape: Shape, batches: list[int]) -> None:
+    """CPU seconds of the plain forward, the floor of one SAE and evaluate for one SAE and for
+    all of them, at each batch size in turn: which batch SmolLM2 runs fastest at."""
+    from saebench.data.contexts import make_token_set
+    from saebench.models.load import load_model
+
+    target = SMOLLM2
+    model = load_model(target.model, device="cpu")
+    width = shape.expansion * shape.d_model
+    saes = [random_sae(shape.d_model, width, seed, target) for seed in range(shape.saes)]
+    tokens = make_token_set(
+        "smollm2",
+        tokenizer=model.tokenizer,
+        context_size=shape.context,
+        n_tokens=shape.tokens,
+        prepend_bos=False,
+    )
+    run_evaluate(model, "smollm2", saes[:1], shape.context * 2, 2, shape.context)  # warm-up
+    print(f"batch sweep, CPU s: {tokens.n_tokens:,} tokens, {len(saes)} SAEs of width {width}")
+    print(f"{'batch':>6}{'forward':>9}{'floor 1':>9}{'eval 1':>9}{'eval N':>9}")
+    for batch in batches:
+        parts = time_floor(model, tokens.tokens, saes, batch, target)
+        one, _ = time_evaluate(model, "smollm2", saes[:1], shape.tokens, batch, shape.context)
+        many, _ = time_evaluate(model, "smollm2", saes, shape.tokens, batch, shape.context)
+        print(
+            f"{batch:6}{parts['clean']['cpu']:9.2f}{floor_at(parts, 1, 'cpu'):9.2f}"
+            f"{one['cpu']:9.2f}{many['cpu']:9.2f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

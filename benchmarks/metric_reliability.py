@@ -204,15 +204,18 @@ def _fmt(value) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
-def write_doc(name: str, text: str) -> None:
+def write_doc(name: str, text: str, markers=(START, END), heading="Reliability") -> None:
+    """Put ``text`` into ``docs/evaluators/NAME.md`` between ``markers`` (replacing what was
+    there), or under a new ``## heading`` at the end."""
+    start, end = markers
     path = ROOT / "docs" / "evaluators" / f"{name}.md"
     doc = path.read_text()
-    block = f"{START}\n{text}\n{END}"
-    if START in doc and END in doc:
-        head, rest = doc.split(START, 1)
-        doc = head + block + rest.split(END, 1)[1]
+    block = f"{start}\n{text}\n{end}"
+    if start in doc and end in doc:
+        head, rest = doc.split(start, 1)
+        doc = head + block + rest.split(end, 1)[1]
     else:
-        doc = doc.rstrip() + "\n\n## Reliability\n\n" + block + "\n"
+        doc = doc.rstrip() + f"\n\n## {heading}\n\n" + block + "\n"
     path.write_text(doc)
 
 

@@ -98,7 +98,7 @@ class DatasetInfo(BaseModel):
 
     name: str
     fingerprint: str
-    kind: Literal["text", "tokens"] = "text"
+    kind: Literal["text", "tokens", "synthetic"] = "text"  # synthetic: samples of a tier
     n_tokens: int
     context_size: int
     prepend_bos: bool | None = None  # None: token ids used as given

@@ -23,10 +23,17 @@ from saebench.records import ModelInfo
 _INLINE: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
+SYNTHETIC = "synthetic:"  # the location prefix of a synthetic model (a tier's name follows)
+
+
 class ModelSpec(ModelInfo):
     """A model's identity (what goes into record keys) plus where to load it from."""
 
-    location: str  # TransformerLens name, "zoo", an absolute folder, or "inline"
+    location: str  # TransformerLens name, "zoo", an absolute folder, "inline" or "synthetic:TIER"
+
+    @property
+    def synthetic(self) -> bool:
+        return self.location.startswith(SYNTHETIC)
 
 
 class SaeSpec(BaseModel):
@@ -53,8 +60,13 @@ class Resources:
 
     # -- models -------------------------------------------------------------------------------
     def add_model(self, given: Any, device: str, dtype: str | None = None):
-        """Load (or take) a model; return its spec and the object."""
+        """Load (or take) a model, or build a synthetic tier's; return its spec and the object."""
         from transformer_lens import HookedTransformer
+
+        from saebench.synthetic.config import TIERS
+
+        if isinstance(given, str) and given in TIERS:
+            return self._add_synthetic(given, device)
 
         from saebench.models.load import load_model, model_identity
 
@@ -86,6 +98,8 @@ class Resources:
         found = self._models.get((spec.location, spec.weights_hash, device))
         if found is not None:
             return found
+        if spec.synthetic:
+            return self._add_synthetic(spec.location.removeprefix(SYNTHETIC), device)[1]
         if spec.location == "inline":
             found = _INLINE.get(("model", spec.weights_hash))
             if found is None:
@@ -102,6 +116,22 @@ class Resources:
                 )
         self._models[(spec.location, spec.weights_hash, device)] = found
         return found
+
+    def _add_synthetic(self, tier: str, device: str):
+        """A synthetic tier's model (built once, cached on disk; its samples are generated on
+        the CPU and the source moves each batch to ``device``)."""
+        from saebench.synthetic import GENERATOR_VERSION, load_model
+
+        model = load_model(tier)
+        spec = ModelSpec(
+            name=tier,
+            revision=f"generator-{GENERATOR_VERSION}",
+            dtype="float32",
+            weights_hash=model.config.key(),
+            location=SYNTHETIC + tier,
+        )
+        self._models[(spec.location, spec.weights_hash, device)] = model
+        return spec, model
 
     # -- SAEs ---------------------------------------------------------------------------------
     def add_sae(self, given: Any, device: str, dtype=None):

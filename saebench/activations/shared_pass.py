@@ -104,7 +104,7 @@ class SharedPass:
         from saebench.activations.cache import ActivationCache
 
         root = self.cache_root or scratch
-        if root is None:
+        if root is None or not getattr(self.source, "cacheable", True):
             return None
         identity = {**self.source.identity(), "batch_size": self.batch_size}
         return ActivationCache(root, identity, names)
@@ -149,6 +149,7 @@ class SharedPass:
                 pass_index=pass_index,
                 batch_index=source_batch.index,
                 context_start=source_batch.start,
+                truth=source_batch.truth,
                 **slot.outputs,
             )
             for evaluator, needs in zip(slot.evaluators, slot.needs, strict=True):

@@ -22,12 +22,14 @@ from saebench.activations.scratch import Terminated
 from saebench.cli import (
     adapters_cmd,
     autointerp_cmd,
+    compare_cmd,
     eval_cmd,
     evaluators_cmd,
     interop_cmd,
     leaderboard_cmd,
     llm_cmd,
     run_cmd,
+    synth_cmd,
     tasks_cmd,
     zoo_cmd,
 )
@@ -41,6 +43,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("eval")(eval_cmd.eval_command)
+app.command("compare")(compare_cmd.compare_command)
 app.command("quickstart")(zoo_cmd.quickstart_command)
 app.command("run")(run_cmd.run_command)
 app.command("llm-sim")(llm_cmd.llm_sim_command)
@@ -50,6 +53,7 @@ app.add_typer(evaluators_cmd.app, name="evaluators")
 app.add_typer(interop_cmd.export_app, name="export")
 app.add_typer(interop_cmd.import_app, name="import")
 app.add_typer(leaderboard_cmd.app, name="leaderboard")
+app.add_typer(synth_cmd.app, name="synth")
 app.add_typer(tasks_cmd.app, name="tasks")
 app.add_typer(zoo_cmd.app, name="zoo")
 

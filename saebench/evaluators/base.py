@@ -83,6 +83,7 @@ class Needs(BaseModel):
     model_runner: bool = False  # interventions in ``finish`` through context.runner
     task: TaskRequest | None = None  # a labelled prompt task, given as context.task
     llm: bool = False  # an OpenAI-compatible server
+    ground_truth: bool = False  # the true feature coefficients of each row (a synthetic source)
 
 
 def metric(description: str, higher_is_better: bool | None, default: Any = None) -> Any:
@@ -124,6 +125,7 @@ class SaeBatch:
     pass_index: int = 0
     batch_index: int = 0
     context_start: int = 0  # index of this batch's first context in the token set
+    truth: Tensor | None = None  # [n, n_features] true coefficients (a synthetic source only)
 
     def decode(self, codes: Tensor) -> Tensor:
         """Decode other codes for these same rows (e.g. quantised codes)."""
@@ -255,6 +257,12 @@ class Evaluator:
     def prepare_identity(cls, config: EvalConfig) -> dict[str, Any]:
         """What work shared through ``context.once`` depends on of the config (all of it)."""
         return config.model_dump(mode="json")
+
+    @classmethod
+    def main_metric_for(cls, config: EvalConfig) -> str:
+        """The main metric of a run with ``config`` (``main_metric`` unless the config turns
+        that metric off, e.g. reconstruction without CE/KL on a synthetic tier)."""
+        return cls.main_metric
 
     @classmethod
     def needs_for(cls, config: EvalConfig) -> Needs:

@@ -93,6 +93,11 @@ class ReconstructionEvaluator(Evaluator):
         self.by_context: ContextSums | None = None  # for the block bootstrap
 
     @classmethod
+    def main_metric_for(cls, config: ReconstructionConfig) -> str:
+        # without logits there is no CE-loss score: the variance explained leads
+        return cls.main_metric if config.downstream else "explained_variance"
+
+    @classmethod
     def needs_for(cls, config: ReconstructionConfig) -> Needs:
         return Needs(downstream=config.downstream, zero_ablation=config.zero_ablation)
 

@@ -138,6 +138,8 @@ def companions(out_dir: str | Path, groups: Sequence[GroupSpec]) -> list[EvalRec
     groups' model and data: a resumed run returns them too, though it computed nothing."""
     from saebench.records import load_records
 
+    if not Path(out_dir).is_dir():  # nothing was written (e.g. a panel of one SAE)
+        return []
     wanted = set()
     for spec in groups:
         for evaluator in spec.evaluators:

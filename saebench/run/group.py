@@ -23,10 +23,14 @@ from saebench.run.planning import EvaluatorSpec, GroupSpec
 # The automatic batch size. On CPU the widest per-batch tensor (MLP hidden units, attention
 # scores, SAE codes) is kept about cache-sized: small batches measured fastest there
 # (benchmarks/core_throughput.py); logits never count, as they are made a few rows at a time.
-# On a GPU, all of a batch's tensors share a larger budget.
+# A model whose block of weights is larger than that reads them from memory on every batch,
+# so there the budget is one block's weights (SmolLM2-135M: 14 MB, floor 2x faster at
+# batch 8 than at 1). On a GPU, all of a batch's tensors share a larger budget.
 _CPU_WIDEST_BYTES = 4 * 2**20
 _GPU_BUDGET = 3 * 2**30
 _MAX_BATCH = 64
+# Samples per batch of a synthetic source: one position each, so batches are rows of x.
+_SYNTHETIC_BATCH = 4096
 
 
 @dataclass
@@ -101,12 +105,14 @@ def _kind(evaluator: EvaluatorSpec) -> str:
 
 
 def _run_panels(evaluator, loaded, model, spec: GroupSpec, out, resume) -> list[EvalRecord]:
-    """One record per site for a panel evaluator: every SAE of the group at that site."""
+    """One record per site for a panel evaluator: every SAE of the group at that site
+    (controls left out: each is a baseline of one SAE, and a panel has its own)."""
     from saebench.identity import stable_hash
 
     by_site: dict[str, list] = {}
     for sae_spec, sae in loaded:
-        by_site.setdefault(sae.meta.hook_name, []).append((sae_spec, sae))
+        if getattr(sae, "control", None) is None:
+            by_site.setdefault(sae.meta.hook_name, []).append((sae_spec, sae))
     records = []
     minimum = getattr(_evaluator_class(evaluator.name), "min_members", 2)
     for site, members in sorted(by_site.items()):
@@ -171,10 +177,11 @@ def _finished_record(out: Path | None, key: str) -> EvalRecord | None:
 
 def _evaluate(jobs: list[_Job], model, spec: GroupSpec, panel: list | None = None) -> None:
     """Make every job's evaluator, stream the shared pass once, then finish each job."""
-    token_set = _token_set(spec, model, jobs) if any(job.spec.streams for job in jobs) else None
+    streams = any(job.spec.streams for job in jobs)
+    token_set = _token_set(spec, model, jobs) if streams and not spec.model.synthetic else None
     slots = _make_evaluators(jobs, model, spec, token_set, panel)
     started = time.perf_counter()
-    if token_set is not None:
+    if streams:
         _shared_pass(list(slots.values()), model, token_set, spec)
     shared_seconds = (time.perf_counter() - started) / len(jobs)
     for job in jobs:
@@ -198,7 +205,8 @@ def _make_evaluators(jobs, model, spec: GroupSpec, token_set, panel) -> dict:
     from saebench.run.planning import parse_config
     from saebench.sources import check_serves
 
-    runner = ModelRunner(model)
+    runner = None if spec.model.synthetic else ModelRunner(model)
+    serves = sources.get(_source_name(spec)).serves
     llm = _llm_client(spec) if any(job.spec.llm_model for job in jobs) else None
     shared: dict = {}
     tasks: dict = {}  # built once per group, by identity
@@ -207,7 +215,7 @@ def _make_evaluators(jobs, model, spec: GroupSpec, token_set, panel) -> dict:
         cls = evaluators.get(job.spec.name)
         config = parse_config(cls, job.spec.config)
         needs = cls.needs_for(config)
-        check_serves(sources.get("model").serves, needs, job.spec.name, "model")
+        check_serves(serves, needs, job.spec.name, _source_name(spec))
         context = EvalContext(
             sae=job.sae,
             model=model,
@@ -227,22 +235,28 @@ def _make_evaluators(jobs, model, spec: GroupSpec, token_set, panel) -> dict:
     return slots
 
 
+def _source_name(spec: GroupSpec) -> str:
+    return "synthetic" if spec.model.synthetic else "model"
+
+
 def _shared_pass(slots: list, model, token_set, spec: GroupSpec) -> None:
-    """One streamed pass of the model source over the group's tokens for every slot."""
+    """One streamed pass of the group's source (its model over its tokens, or a synthetic
+    tier's samples) for every slot."""
     from saebench.activations.shared_pass import SharedPass
     from saebench.registry import sources
 
     device = spec.settings.device
-    source = sources.get("model")(
-        model,
-        token_set,
-        device,
-        identity={
-            "model": spec.model.model_dump(exclude={"location"}),
-            "tokens": spec.tokens.model_dump(exclude={"name", "source"}),
-        },
-    )
-    size = spec.settings.batch_size or auto_batch_size(model, slots, token_set, device)
+    identity = {
+        "model": spec.model.model_dump(exclude={"location"}),
+        "tokens": spec.tokens.model_dump(exclude={"name", "source"}),
+    }
+    make = sources.get(_source_name(spec))
+    if spec.model.synthetic:
+        source = make(model, spec.tokens.n_tokens, spec.tokens.source["stream"], device, identity)
+        size = spec.settings.batch_size or _SYNTHETIC_BATCH
+    else:
+        source = make(model, token_set, device, identity=identity)
+        size = spec.settings.batch_size or auto_batch_size(model, slots, token_set, device)
     SharedPass(source, slots, size, spec.settings.cache_dir, spec.settings.progress).run()
 
 
@@ -312,12 +326,16 @@ def _token_set(spec: GroupSpec, model, jobs: list[_Job]):
 
 
 def auto_batch_size(model, slots, token_set, device: str) -> int:
-    """Contexts per batch: on CPU so that the widest per-batch tensor stays cache-sized, on a
-    GPU so that all of a batch's tensors fit a budget. Never changes a number."""
+    """Contexts per batch: on CPU so that the widest per-batch tensor stays cache-sized (or
+    within one block's weights, if larger), on a GPU so that all of a batch's tensors fit a
+    budget. Never changes a number."""
     cfg, ctx = model.cfg, token_set.context_size
     if not str(device).startswith("cuda"):
         widest = max(cfg.d_mlp or 0, cfg.d_model, cfg.n_heads * ctx, *(s.sae.d_sae for s in slots))
-        return int(max(1, min(_MAX_BATCH, _CPU_WIDEST_BYTES // (4 * ctx * widest))))
+        blocks = getattr(model, "blocks", None)
+        block = sum(p.numel() * p.element_size() for p in blocks[0].parameters()) if blocks else 0
+        budget = max(_CPU_WIDEST_BYTES, block)
+        return int(max(1, min(_MAX_BATCH, budget // (4 * ctx * widest))))
     per_token = sum(4 * (s.sae.d_sae + 3 * s.sae.d_out) for s in slots)
     if any(s.downstream for s in slots):
         per_token += 4 * cfg.d_model * (2 + len(slots))  # final residuals of every run
@@ -329,6 +347,7 @@ def _record(job: _Job, spec: GroupSpec) -> EvalRecord:
     from saebench.registry import evaluators
 
     cls = evaluators.get(job.spec.name)
+    main = cls.main_metric_for(cls.Config(**job.spec.config))
     meta = job.sae.meta
     control = getattr(job.sae, "control", None)  # set on controls (saebench.sae.controls)
     return EvalRecord(
@@ -338,9 +357,9 @@ def _record(job: _Job, spec: GroupSpec) -> EvalRecord:
             version=job.spec.version,
             config=job.spec.config,
             config_hash=job.spec.config_hash,
-            main_metric=cls.main_metric,
+            main_metric=main,
             higher_is_better=cls.directions(),
-            headline=list(cls.headline or (cls.main_metric,)),
+            headline=list(cls.headline or (main,)),
             llm_model=job.spec.llm_model,
             llm_seed=job.spec.llm_seed,
             references=dict(cls.references),

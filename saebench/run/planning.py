@@ -131,7 +131,7 @@ def plan_request(request: RunRequest, resources: Resources | None = None) -> lis
     parse_dtype(r.model_dtype)
     # a bad data file is found before anything loads (resolving reads it once, to hash it)
     streams = any(spec.streams for spec in specs)
-    source = _data_source(r.dataset) if streams else None
+    source = _data_source(r.dataset) if streams and _reads_text(r) else None
     if source is not None and r.n_tokens is not None:
         from saebench.data.budget import check_budget
 
@@ -141,9 +141,10 @@ def plan_request(request: RunRequest, resources: Resources | None = None) -> lis
     model_spec, model_obj = resources.add_model(
         r.model if r.model is not None else _model_of(loaded), settings.device, r.model_dtype
     )
-    from saebench.models.hooks import check_saes_fit
-
-    check_saes_fit(model_obj, [sae.meta for _, sae in loaded])
+    if model_spec.synthetic:
+        specs, groups = _synthetic_groups(r, specs, llm, model_spec, model_obj, loaded, streams)
+    else:
+        groups = _model_groups(r, source, loaded, model_obj, streams)
     dtype = str(sae_dtype).replace("torch.", "") if sae_dtype else None
     return [
         GroupSpec(
@@ -154,8 +155,37 @@ def plan_request(request: RunRequest, resources: Resources | None = None) -> lis
             tokens=tokens,
             settings=settings,
         )
-        for tokens, group_saes in _token_groups(r, source, loaded, model_obj, streams)
+        for tokens, group_saes in groups
     ]
+
+
+def _reads_text(request: RunRequest) -> bool:
+    """Whether the run reads a dataset: every model but a synthetic tier (which makes its own
+    samples; when the SAEs name the model, the dataset is checked once they are loaded)."""
+    from saebench.synthetic.config import TIERS
+
+    return request.dataset is not None or (request.model is not None and request.model not in TIERS)
+
+
+def _model_groups(r: RunRequest, source, loaded, model, streams: bool) -> list:
+    """The groups of a run on a model: SAEs checked against its hooks, grouped by token set."""
+    from saebench.models.hooks import check_saes_fit
+
+    if streams and source is None:
+        source = _data_source(None)  # the error that names the missing dataset
+    check_saes_fit(model, [sae.meta for _, sae in loaded])
+    return _token_groups(r, source, loaded, model, streams)
+
+
+def _synthetic_groups(r: RunRequest, specs, llm, model_spec, model, loaded, streams: bool):
+    """The evaluator specs and the one group of a run on a synthetic tier."""
+    from saebench.run import synthetic
+
+    synthetic.check_synthetic_request(r, model, [sae.meta for _, sae in loaded])
+    specs = evaluator_specs(r.evaluators, synthetic.without_logits(r, specs), llm)
+    synthetic.check_synthetic_needs(specs)
+    tokens = TokenSpec(**synthetic.synthetic_tokens(model_spec, r.n_tokens)) if streams else None
+    return specs, [(tokens, [sae_spec for sae_spec, _ in loaded])]
 
 
 def _run_settings(request: RunRequest, specs: list[EvaluatorSpec], llm) -> RunSettings:

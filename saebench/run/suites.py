@@ -186,13 +186,12 @@ class Suite(_Strict):
 
     def evaluator_configs(self) -> tuple[list[str], dict[str, dict[str, Any]]]:
         """Evaluator names in order and their configs (preset values, then the suite's)."""
-        from saebench.registry import evaluators
 
         names: list[str] = []
         configs: dict[str, dict[str, Any]] = {}
         self._refuse_repeated_evaluators()
         for index, entry in enumerate(self.evaluators):
-            expanded = evaluators.names() if entry.name == ALL_EVALUATORS else [entry.name]
+            expanded = self._all_evaluators() if entry.name == ALL_EVALUATORS else [entry.name]
             if entry.name == ALL_EVALUATORS and entry.config:
                 raise SaebenchError(
                     f"{self.where('evaluators', index, 'config')}: `all` takes no config; "
@@ -205,6 +204,26 @@ class Suite(_Strict):
                 if config:
                     configs[name] = config
         return names, configs
+
+    def _all_evaluators(self) -> list[str]:
+        """Every installed evaluator the suite's source can serve: on a model, all but those
+        that need synthetic ground truth; on a synthetic tier, those that need no model
+        (CE/KL aside, which a tier turns off)."""
+        from saebench.registry import evaluators
+        from saebench.sources import DOWNSTREAM, ModelSource, SyntheticSource, needed_services
+        from saebench.synthetic.config import TIERS
+
+        synthetic = self.model in TIERS
+        serves = (SyntheticSource if synthetic else ModelSource).serves
+        kept = []
+        for name in evaluators.names():
+            cls = evaluators.get(name)
+            wanted = needed_services(cls.needs_for(cls.Config()))
+            if synthetic:
+                wanted.discard(DOWNSTREAM)
+            if wanted <= serves:
+                kept.append(name)
+        return kept
 
     def _refuse_repeated_evaluators(self) -> None:
         """An evaluator named twice would keep one of its configs silently. (A name after
@@ -544,12 +563,13 @@ def shipped_suites_dir() -> Path:
 def expand_glob(pattern: str, root: Path) -> list[str]:
     """URIs matching a glob: ``zoo:*``-style over the zoo's names, else over local paths
     (relative ones under ``root``), keeping any ``scheme:`` prefix. Sorted."""
-    from saebench.zoo.catalog import SMOLLM2_PREFIX, all_sae_names, sae_names
+    from saebench.zoo.catalog import SMOLLM2_PREFIX, SYNTH_PREFIXES, all_sae_names, sae_names
 
     prefix, location = split_scheme(pattern)
     if prefix == "zoo:":
         # zoo:* is the toy model's; SmolLM2's are matched by their own prefix
-        names = all_sae_names() if location.startswith(SMOLLM2_PREFIX) else sae_names()
+        own = location.startswith((SMOLLM2_PREFIX, *SYNTH_PREFIXES))
+        names = all_sae_names() if own else sae_names()
         return [f"zoo:{name}" for name in names if fnmatch.fnmatchcase(name, location)]
     path = Path(location).expanduser()
     base = path if path.is_absolute() else root / path

@@ -11,7 +11,7 @@ Example:
     >>> from saebench.sources import ModelSource
     >>> source = ModelSource(model, token_set)
     >>> sorted(source.serves)
-    ['activations', 'downstream', 'model_runner']
+    ['activations', 'downstream', 'model_runner', 'text']
 """
 
 from typing import TYPE_CHECKING
@@ -22,11 +22,14 @@ _EXPORTS = {
     "ACTIVATIONS": "saebench.sources.base",
     "DOWNSTREAM": "saebench.sources.base",
     "MODEL_RUNNER": "saebench.sources.base",
+    "GROUND_TRUTH": "saebench.sources.base",
     "ActivationSource": "saebench.sources.base",
     "SourceBatch": "saebench.sources.base",
     "check_serves": "saebench.sources.base",
     "needed_services": "saebench.sources.base",
+    "TEXT": "saebench.sources.base",
     "ModelSource": "saebench.sources.model",
+    "SyntheticSource": "saebench.sources.synthetic",
 }
 __all__ = sorted(_EXPORTS)
 
@@ -34,12 +37,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from saebench.sources.base import (  # noqa: F401
         ACTIVATIONS,
         DOWNSTREAM,
+        GROUND_TRUTH,
         MODEL_RUNNER,
+        TEXT,
         ActivationSource,
         SourceBatch,
         check_serves,
         needed_services,
     )
     from saebench.sources.model import ModelSource  # noqa: F401
+    from saebench.sources.synthetic import SyntheticSource  # noqa: F401
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

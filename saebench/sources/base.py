@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 ACTIVATIONS = "activations"  # streamed activations at named sites
 DOWNSTREAM = "downstream"  # CE and KL of runs with a site edited (needs logits)
 MODEL_RUNNER = "model_runner"  # interventions on prompts (the layers after a site)
+GROUND_TRUTH = "ground_truth"  # the true feature coefficients of every row (synthetic data)
+TEXT = "text"  # token contexts a reader can read (autointerp shows them to a judge)
 
 
 @dataclass
@@ -31,6 +33,7 @@ class SourceBatch:
     start: int
     tokens: Tensor
     mask: Tensor
+    truth: Tensor | None = None  # [rows, n_features] true coefficients (a synthetic source)
 
 
 class ActivationSource:
@@ -64,6 +67,10 @@ def needed_services(needs: Needs) -> set[str]:
         wanted.add(DOWNSTREAM)
     if needs.model_runner or needs.task is not None:
         wanted.add(MODEL_RUNNER)
+    if needs.ground_truth:
+        wanted.add(GROUND_TRUTH)
+    if needs.llm:
+        wanted.add(TEXT)
     return wanted
 
 

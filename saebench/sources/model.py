@@ -14,6 +14,7 @@ from saebench.sources.base import (
     ACTIVATIONS,
     DOWNSTREAM,
     MODEL_RUNNER,
+    TEXT,
     ActivationSource,
     SourceBatch,
 )
@@ -30,7 +31,7 @@ class ModelSource(ActivationSource):
         >>> acts, _ = source.capture(next(source.batches(4)), ["blocks.0.hook_resid_post"], False)
     """
 
-    serves = frozenset({ACTIVATIONS, DOWNSTREAM, MODEL_RUNNER})
+    serves = frozenset({ACTIVATIONS, DOWNSTREAM, MODEL_RUNNER, TEXT})
 
     def __init__(self, model, token_set, device: str = "cpu", identity: dict | None = None):
         from saebench.models.interventions import ModelRunner

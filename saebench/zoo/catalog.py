@@ -2,7 +2,8 @@
 
 Two families ship: the toy zoo model's (``zoo:NAME``, in ``saes/``; ``zoo:*`` means these)
 and SmolLM2-135M's (``zoo:smollm2-NAME``, in ``saes_smollm2/``, float16 weights; built by
-``saebench.zoo.build.smollm2_saes``).
+``saebench.zoo.build.smollm2_saes``). SAEs trained on the synthetic tiers (``zoo:synth4k-NAME``,
+``zoo:synth1k-NAME``, in ``saes_synth/``, float16) are built by ``saebench.zoo.build.synth_saes``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 SMOLLM2_PREFIX = "smollm2-"
 SMOLLM2_MODEL = "smollm2-135m"
+SYNTH_PREFIXES = {"synth1k-": "synth-1k", "synth4k-": "synth-4k"}  # name prefix -> tier
 
 
 def saes_dir() -> Path:
@@ -20,6 +22,10 @@ def saes_dir() -> Path:
 
 def smollm2_saes_dir() -> Path:
     return Path(__file__).parent / "saes_smollm2"
+
+
+def synth_saes_dir() -> Path:
+    return Path(__file__).parent / "saes_synth"
 
 
 def _folders(root: Path) -> list[str]:
@@ -34,20 +40,26 @@ def sae_names() -> list[str]:
 
 
 def all_sae_names() -> list[str]:
-    """Every shipped SAE: the toy zoo's, then SmolLM2's (``smollm2-NAME``)."""
-    return sae_names() + [SMOLLM2_PREFIX + n for n in _folders(smollm2_saes_dir())]
+    """Every shipped SAE: the toy zoo's, SmolLM2's (``smollm2-NAME``), then the synthetic
+    tiers' (``synth4k-NAME``, ``synth1k-NAME``)."""
+    smollm2 = [SMOLLM2_PREFIX + n for n in _folders(smollm2_saes_dir())]
+    synth = [n for n in _folders(synth_saes_dir()) if n.startswith(tuple(SYNTH_PREFIXES))]
+    return sae_names() + smollm2 + synth
 
 
 def sae_folder(name: str) -> Path:
     """The SAELens folder of a shipped SAE (``resid-topk-16``, ``smollm2-resid-topk-32``)."""
     if name.startswith(SMOLLM2_PREFIX):
         return smollm2_saes_dir() / name[len(SMOLLM2_PREFIX) :]
+    if name.startswith(tuple(SYNTH_PREFIXES)):
+        return synth_saes_dir() / name
     return saes_dir() / name
 
 
 def sae_model(name: str) -> str:
-    """The model a shipped SAE was trained on: ``zoo`` or ``smollm2-135m``."""
-    return SMOLLM2_MODEL if name.startswith(SMOLLM2_PREFIX) else "zoo"
+    """The model a shipped SAE was trained on: ``zoo``, ``smollm2-135m`` or a synthetic tier."""
+    tier = next((t for p, t in SYNTH_PREFIXES.items() if name.startswith(p)), None)
+    return SMOLLM2_MODEL if name.startswith(SMOLLM2_PREFIX) else tier or "zoo"
 
 
 def describe() -> list[dict]:

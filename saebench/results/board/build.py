@@ -33,6 +33,7 @@ from saebench.records import EvalRecord, load_record_files, record_path
 from saebench.results.board.figures import board_figures
 from saebench.results.board.frame import newest_per_key
 from saebench.results.board.html import html_page
+from saebench.results.board.panels import panel_markdown
 from saebench.results.board.render import csv_text, markdown_tables, md_text
 from saebench.results.board.tables import Board, board_tables
 
@@ -174,7 +175,8 @@ def write_board(
     plots = board_figures(board, target / PLOTS)
     relative = [f"{PLOTS}/{p.name}" for p in plots]
     links = write_viewer(records, target)
-    atomic_write_text(target / README, readme(board, name, len(records), relative))
+    panels = panel_markdown(records)
+    atomic_write_text(target / README, readme(board, name, len(records), relative, panels))
     atomic_write_text(target / CSV, csv_text(board))
     atomic_write_text(target / HTML, html_page(board, name, relative, links))
     paths += [*plots, target / README, target / CSV, target / HTML]
@@ -213,8 +215,8 @@ def write_viewer(records: list[EvalRecord], target: Path) -> dict[str, str]:
     return dict(sorted(links.items()))
 
 
-def readme(board: Board, name: str, n_records: int, plots: list[str]) -> str:
-    """The README: how it was made, the legend, the tables, the plots."""
+def readme(board: Board, name: str, n_records: int, plots: list[str], panels: str = "") -> str:
+    """The README: how it was made, the legend, the tables, the panels, the plots."""
     mains = "\n".join(
         f"- `{md_text(c.name)}` {c.arrow or '(no better direction)'}" for c in board.columns
     )
@@ -242,6 +244,8 @@ def readme(board: Board, name: str, n_records: int, plots: list[str]) -> str:
         markdown_tables(board).rstrip(),
         "",
     ]
+    if panels:
+        lines += [panels.rstrip(), ""]
     if plots:
         lines += ["## Plots", ""] + [f"![{Path(p).stem}]({p})" for p in plots] + [""]
     return "\n".join(lines)

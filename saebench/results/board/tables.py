@@ -107,6 +107,8 @@ def board_tables(records: Iterable[EvalRecord], sort_by: str | None = None) -> B
     records = sorted(newest_per_key(records), key=lambda r: r.key)
     if not records:
         raise SaebenchError("no records to tabulate; run `saebench eval` or `saebench run` first")
+    # a panel's record is about a set of SAEs, not a row: the README shows it on its own
+    records = [r for r in records if r.sae.role != "panel"] or records
     columns = main_columns(records)
     rows = records_frame(records)  # warns of SAEs with records under several settings
     full = pd.concat([rows, legacy_reference_rows(records)], ignore_index=True)

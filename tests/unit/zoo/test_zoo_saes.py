@@ -77,8 +77,9 @@ def test_zoo_list_rows_match(capsys):
         main(["zoo", "list", "--json"])
     assert exit_info.value.code == 0
     listed = json.loads(capsys.readouterr().out)
-    # the toy zoo's SAEs; the SmolLM2 ones (zoo:smollm2-*) are listed beside them
-    rows = {row["uri"]: row for row in listed if not row["uri"].startswith("zoo:smollm2-")}
+    # the toy zoo's SAEs; SmolLM2's (zoo:smollm2-*) and the synthetic tiers' are listed beside
+    others = ("zoo:smollm2-", "zoo:synth1k-", "zoo:synth4k-")
+    rows = {row["uri"]: row for row in listed if not row["uri"].startswith(others)}
     assert sorted(rows) == [f"zoo:{name}" for name in sorted(PLAN)]
     assert any(row["uri"].startswith("zoo:smollm2-") for row in listed)
     for name in PLAN:
