@@ -2,7 +2,7 @@
 (the work is in :mod:`.run`).
 
 Example:
-    >>> saebench run --model synth-1k --saes DIR --evals ground_truth --tokens 50000
+    $ saebench eval DIR --model synth-1k --evals ground_truth --tokens 50000
 """
 
 from __future__ import annotations
