@@ -76,22 +76,26 @@ def run_group(
     pending = [job for job in jobs if job.record is None]
     references: dict[str, EvalRecord] = {}
     if pending:
-        _evaluate(pending, model, spec)
-        for job in pending:
-            job.record = _record(job, spec).sealed()
-            _warn_partial(job)
-            for reference in _reference_records(job, spec):
-                references.setdefault(reference.key, reference)
-            if out is not None:
-                write_record(out, job.record)
-        if out is not None:
-            for reference in references.values():
-                write_record(out, reference)
+        _evaluate(pending, model, spec, done=lambda job: _keep(job, spec, out, references))
     records = [job.record for job in jobs] + list(references.values())
     for evaluator in spec.evaluators:
         if _kind(evaluator) == "panel":
             records += _run_panels(evaluator, loaded, model, spec, out, resume)
     return records
+
+
+def _keep(job: _Job, spec: GroupSpec, out: Path | None, references: dict) -> None:
+    """Seal and write a job's record (and its new references) as soon as it finishes, so a
+    run stopped later keeps every record it finished and resumes from there."""
+    job.record = _record(job, spec).sealed()
+    _warn_partial(job)
+    if out is not None:
+        write_record(out, job.record)
+    for reference in _reference_records(job, spec):
+        if reference.key not in references:
+            references[reference.key] = reference
+            if out is not None:
+                write_record(out, reference)
 
 
 def _evaluator_class(name: str):
@@ -175,8 +179,11 @@ def _finished_record(out: Path | None, key: str) -> EvalRecord | None:
     return record
 
 
-def _evaluate(jobs: list[_Job], model, spec: GroupSpec, panel: list | None = None) -> None:
-    """Make every job's evaluator, stream the shared pass once, then finish each job."""
+def _evaluate(
+    jobs: list[_Job], model, spec: GroupSpec, panel: list | None = None, done=None
+) -> None:
+    """Make every job's evaluator, stream the shared pass once, then finish each job
+    (handing it to ``done`` at once, when given)."""
     streams = any(job.spec.streams for job in jobs)
     token_set = _token_set(spec, model, jobs) if streams and not spec.model.synthetic else None
     slots = _make_evaluators(jobs, model, spec, token_set, panel)
@@ -193,6 +200,8 @@ def _evaluate(jobs: list[_Job], model, spec: GroupSpec, panel: list | None = Non
             # once-per-run work this job did for every SAE (CPU seconds), by name
             **{f"once_{k}_cpu_seconds": v for k, v in job.evaluator.context.once_seconds.items()},
         }
+        if done is not None:
+            done(job)
 
 
 def _make_evaluators(jobs, model, spec: GroupSpec, token_set, panel) -> dict:

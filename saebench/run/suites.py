@@ -563,12 +563,12 @@ def shipped_suites_dir() -> Path:
 def expand_glob(pattern: str, root: Path) -> list[str]:
     """URIs matching a glob: ``zoo:*``-style over the zoo's names, else over local paths
     (relative ones under ``root``), keeping any ``scheme:`` prefix. Sorted."""
-    from saebench.zoo.catalog import SMOLLM2_PREFIX, SYNTH_PREFIXES, all_sae_names, sae_names
+    from saebench.zoo.catalog import all_sae_names, family_prefixes, sae_names
 
     prefix, location = split_scheme(pattern)
     if prefix == "zoo:":
-        # zoo:* is the toy model's; SmolLM2's are matched by their own prefix
-        own = location.startswith((SMOLLM2_PREFIX, *SYNTH_PREFIXES))
+        # zoo:* is the toy model's; other families are matched by their own prefix
+        own = location.startswith(family_prefixes())
         names = all_sae_names() if own else sae_names()
         return [f"zoo:{name}" for name in names if fnmatch.fnmatchcase(name, location)]
     path = Path(location).expanduser()

@@ -15,17 +15,39 @@ SMOLLM2_PREFIX = "smollm2-"
 SMOLLM2_MODEL = "smollm2-135m"
 SYNTH_PREFIXES = {"synth1k-": "synth-1k", "synth4k-": "synth-4k"}  # name prefix -> tier
 
+# Families beside the toy zoo's own SAEs: (name prefix, folder under zoo/, whether the
+# prefix is part of the folder name, model). A family is matched by its prefix, never by
+# ``zoo:*``. Add a family with one line here (its folder ships through the package data).
+FAMILIES: list[tuple[str, str, bool, str]] = [
+    (SMOLLM2_PREFIX, "saes_smollm2", False, SMOLLM2_MODEL),
+    *((prefix, "saes_synth", True, tier) for prefix, tier in SYNTH_PREFIXES.items()),
+]
+
+
+def zoo_root() -> Path:
+    """The folder every family's SAE folders live under."""
+    return Path(__file__).parent
+
 
 def saes_dir() -> Path:
-    return Path(__file__).parent / "saes"
+    return zoo_root() / "saes"
 
 
 def smollm2_saes_dir() -> Path:
-    return Path(__file__).parent / "saes_smollm2"
+    return zoo_root() / "saes_smollm2"
 
 
 def synth_saes_dir() -> Path:
-    return Path(__file__).parent / "saes_synth"
+    return zoo_root() / "saes_synth"
+
+
+def family_prefixes() -> tuple[str, ...]:
+    """The name prefixes of every family beside the toy zoo's own SAEs."""
+    return tuple(prefix for prefix, *_ in FAMILIES)
+
+
+def _family(name: str) -> tuple[str, str, bool, str] | None:
+    return next((f for f in FAMILIES if name.startswith(f[0])), None)
 
 
 def _folders(root: Path) -> list[str]:
@@ -40,26 +62,31 @@ def sae_names() -> list[str]:
 
 
 def all_sae_names() -> list[str]:
-    """Every shipped SAE: the toy zoo's, SmolLM2's (``smollm2-NAME``), then the synthetic
-    tiers' (``synth4k-NAME``, ``synth1k-NAME``)."""
-    smollm2 = [SMOLLM2_PREFIX + n for n in _folders(smollm2_saes_dir())]
-    synth = [n for n in _folders(synth_saes_dir()) if n.startswith(tuple(SYNTH_PREFIXES))]
-    return sae_names() + smollm2 + synth
+    """Every shipped SAE: the toy zoo's, then each family's in ``FAMILIES`` order
+    (SmolLM2's ``smollm2-NAME``, the synthetic tiers' ``synth4k-NAME``, ...)."""
+    names = sae_names()
+    for prefix, folder, prefixed, _ in FAMILIES:
+        found = _folders(zoo_root() / folder)
+        if prefixed:
+            names += [n for n in found if n.startswith(prefix)]
+        else:
+            names += [prefix + n for n in found]
+    return names
 
 
 def sae_folder(name: str) -> Path:
     """The SAELens folder of a shipped SAE (``resid-topk-16``, ``smollm2-resid-topk-32``)."""
-    if name.startswith(SMOLLM2_PREFIX):
-        return smollm2_saes_dir() / name[len(SMOLLM2_PREFIX) :]
-    if name.startswith(tuple(SYNTH_PREFIXES)):
-        return synth_saes_dir() / name
-    return saes_dir() / name
+    family = _family(name)
+    if family is None:
+        return saes_dir() / name
+    prefix, folder, prefixed, _ = family
+    return zoo_root() / folder / (name if prefixed else name[len(prefix) :])
 
 
 def sae_model(name: str) -> str:
-    """The model a shipped SAE was trained on: ``zoo``, ``smollm2-135m`` or a synthetic tier."""
-    tier = next((t for p, t in SYNTH_PREFIXES.items() if name.startswith(p)), None)
-    return SMOLLM2_MODEL if name.startswith(SMOLLM2_PREFIX) else tier or "zoo"
+    """The model a shipped SAE was trained on: ``zoo``, ``smollm2-135m``, a synthetic tier, ..."""
+    family = _family(name)
+    return family[3] if family else "zoo"
 
 
 def describe() -> list[dict]:

@@ -47,6 +47,8 @@ def scored():
 
         def finish(self):
             CALLS.append(self.context.sae)
+            if getattr(self.context.sae, "crash", False):
+                raise RuntimeError("stopped mid-run")
             pairs = [1.0, 0.0, 1.0, 1.0]
             partial = getattr(self.context.sae, "fail", False)
             return EvalResult(
@@ -102,6 +104,19 @@ def test_a_partial_record_is_computed_again_on_resume(tiny_model, texts, tmp_pat
         _evaluate(tiny_model, texts, tmp_path, [sae], evaluators=["scored_test"])
     _evaluate(tiny_model, texts, tmp_path, [sae], evaluators=["scored_test"])
     assert len(CALLS) == 3  # the complete record is kept
+
+
+def test_a_run_stopped_mid_group_keeps_the_records_it_finished(tiny_model, texts, tmp_path, scored):
+    first, second = make_sae(seed=1), make_sae(seed=2)
+    second.crash = True
+    with pytest.raises(RuntimeError, match="stopped mid-run"):
+        _evaluate(tiny_model, texts, tmp_path, [first, second], evaluators=["scored_test"])
+    kept = load_records(tmp_path)
+    assert sorted(r.sae.role for r in kept) == ["reference", "sae"]  # written before the crash
+    second.crash = False
+    _evaluate(tiny_model, texts, tmp_path, [first, second], evaluators=["scored_test"])
+    assert CALLS == [first, second, second]  # the resumed run computes only the second
+    assert len(load_records(tmp_path)) == 3
 
 
 def test_written_records_are_sealed_and_an_edit_shows(tiny_model, texts, tmp_path):

@@ -58,7 +58,7 @@ def test_smollm2_names_are_separate_from_the_toy_zoo(tmp_path, monkeypatch):
     root.mkdir(parents=True)
     cfg = {"d_sae": 8, "metadata": {"hook_name": B.RESID, "model_name": B.MODEL}}
     (root / "cfg.json").write_text(json.dumps(cfg))
-    monkeypatch.setattr(catalog, "smollm2_saes_dir", lambda: tmp_path / "saes_smollm2")
+    monkeypatch.setattr(catalog, "zoo_root", lambda: tmp_path)
     assert "smollm2-resid-topk-32" in catalog.all_sae_names()
     assert "smollm2-resid-topk-32" not in catalog.sae_names()
     assert "zoo:smollm2-resid-topk-32" not in expand_glob("zoo:*", tmp_path)
