@@ -33,7 +33,9 @@ SKIP_TYPE_CHECKING = False
 # Longest matching prefix wins; every module of saebench/ must match one.
 LAYERS: dict[str, int] = {
     **dict.fromkeys(["errors", "identity", "files", "records", "lazy", "registry", "version"], 0),
-    **dict.fromkeys(["sae", "adapters", "models", "data", "tasks", "toolkit", "llm", "zoo", "synthetic"], 1),
+    **dict.fromkeys(
+        ["sae", "adapters", "models", "data", "tasks", "toolkit", "llm", "zoo", "synthetic"], 1
+    ),
     # The shared pass and its sources hand batches to evaluators (SaeBatch, Needs) and
     # autointerp reads activations.examples, so they sit beside the evaluators.
     **dict.fromkeys(["evaluators", "activations", "sources"], 2),

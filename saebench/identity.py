@@ -38,13 +38,24 @@ def model_weights_hash(model) -> str:
     return tensors_hash(model.state_dict())
 
 
+def _without_call_state(backend):
+    """A copy of a fast tokenizer with no padding or truncation set: a padded batch leaves
+    them set on the tokenizer, and they say how it was last called, not what it is."""
+    from tokenizers import Tokenizer
+
+    clone = Tokenizer.from_str(backend.to_str())
+    clone.no_padding()
+    clone.no_truncation()
+    return clone
+
+
 def tokenizer_hash(tokenizer) -> str | None:
     """The vocabulary, merges and special tokens of a tokenizer; None when there is none."""
     if tokenizer is None:
         return None
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is not None:
-        text = backend.to_str()
+        text = _without_call_state(backend).to_str()
     else:
         text = json.dumps(sorted(tokenizer.get_vocab().items()))
     specials = {

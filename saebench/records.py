@@ -98,7 +98,8 @@ class DatasetInfo(BaseModel):
 
     name: str
     fingerprint: str
-    kind: Literal["text", "tokens", "synthetic"] = "text"  # synthetic: samples of a tier
+    # synthetic: samples of a tier; embedding: one sentence embedding per context
+    kind: Literal["text", "tokens", "synthetic", "embedding"] = "text"
     n_tokens: int
     context_size: int
     prepend_bos: bool | None = None  # None: token ids used as given

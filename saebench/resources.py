@@ -24,6 +24,7 @@ _INLINE: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
 SYNTHETIC = "synthetic:"  # the location prefix of a synthetic model (a tier's name follows)
+EMBEDDING = "embedding:"  # the location prefix of a sentence-embedding model (its name follows)
 
 
 class ModelSpec(ModelInfo):
@@ -34,6 +35,10 @@ class ModelSpec(ModelInfo):
     @property
     def synthetic(self) -> bool:
         return self.location.startswith(SYNTHETIC)
+
+    @property
+    def embedding(self) -> bool:
+        return self.location.startswith(EMBEDDING)
 
 
 class SaeSpec(BaseModel):
@@ -63,10 +68,13 @@ class Resources:
         """Load (or take) a model, or build a synthetic tier's; return its spec and the object."""
         from transformer_lens import HookedTransformer
 
+        from saebench.models.embedding import is_embedding_model
         from saebench.synthetic.config import TIERS
 
         if isinstance(given, str) and given in TIERS:
             return self._add_synthetic(given, device)
+        if is_embedding_model(given):
+            return self._add_embedding(given, device)
 
         from saebench.models.load import load_model, model_identity
 
@@ -100,6 +108,8 @@ class Resources:
             return found
         if spec.synthetic:
             return self._add_synthetic(spec.location.removeprefix(SYNTHETIC), device)[1]
+        if spec.embedding:
+            return self._add_embedding(spec.location.removeprefix(EMBEDDING), device)[1]
         if spec.location == "inline":
             found = _INLINE.get(("model", spec.weights_hash))
             if found is None:
@@ -129,6 +139,21 @@ class Resources:
             dtype="float32",
             weights_hash=model.config.key(),
             location=SYNTHETIC + tier,
+        )
+        self._models[(spec.location, spec.weights_hash, device)] = model
+        return spec, model
+
+    def _add_embedding(self, name: str, device: str):
+        """A sentence-embedding model (weights from its package; its hash is the file's)."""
+        from saebench.models.embedding import load_embedding_model
+
+        model = load_embedding_model(name, device)
+        spec = ModelSpec(
+            name=name,
+            revision=model.info.package,
+            dtype="float32",
+            weights_hash=model.weights_hash,
+            location=EMBEDDING + name,
         )
         self._models[(spec.location, spec.weights_hash, device)] = model
         return spec, model

@@ -84,6 +84,7 @@ class Needs(BaseModel):
     task: TaskRequest | None = None  # a labelled prompt task, given as context.task
     llm: bool = False  # an OpenAI-compatible server
     ground_truth: bool = False  # the true feature coefficients of each row (a synthetic source)
+    embeddings: bool = False  # sentence embeddings split into corpus and queries (embedding source)
 
 
 def metric(description: str, higher_is_better: bool | None, default: Any = None) -> Any:
@@ -341,6 +342,14 @@ class PanelEvaluator(Evaluator):
     kind: ClassVar[str] = "panel"
     needs: ClassVar[Needs] = Needs(activations=False)
     min_members: ClassVar[int] = 2
+    panel_reads: ClassVar[str] = "any SAE"  # what panel_site accepts, said when it refuses
+
+    @classmethod
+    def panel_site(cls, meta) -> str | None:
+        """The panel an SAE joins: its hook by default. A panel that spans hooks (one SAE
+        per attention head of every layer, say) returns a key shared across them; None
+        leaves the SAE out of every panel of this evaluator (a kind it does not read)."""
+        return meta.hook_name
 
     def evaluate_panel(self, saes: list[Sae], context: EvalContext) -> EvalResult:
         raise NotImplementedError

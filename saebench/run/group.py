@@ -113,12 +113,24 @@ def _run_panels(evaluator, loaded, model, spec: GroupSpec, out, resume) -> list[
     (controls left out: each is a baseline of one SAE, and a panel has its own)."""
     from saebench.identity import stable_hash
 
+    cls = _evaluator_class(evaluator.name)
     by_site: dict[str, list] = {}
+    outside = 0  # SAEs the evaluator reads in no panel (None as their site)
     for sae_spec, sae in loaded:
         if getattr(sae, "control", None) is None:
-            by_site.setdefault(sae.meta.hook_name, []).append((sae_spec, sae))
+            site = cls.panel_site(sae.meta)
+            outside += site is None
+            if site is not None:
+                by_site.setdefault(site, []).append((sae_spec, sae))
+    if outside:
+        warnings.warn(
+            f"{evaluator.name}: {outside} SAE(s) of this run are of a kind it does not read "
+            f"({cls.panel_reads}); no panel record for them",
+            SaebenchWarning,
+            stacklevel=3,
+        )
     records = []
-    minimum = getattr(_evaluator_class(evaluator.name), "min_members", 2)
+    minimum = getattr(cls, "min_members", 2)
     for site, members in sorted(by_site.items()):
         if len(members) < minimum:
             warnings.warn(
@@ -185,7 +197,8 @@ def _evaluate(
     """Make every job's evaluator, stream the shared pass once, then finish each job
     (handing it to ``done`` at once, when given)."""
     streams = any(job.spec.streams for job in jobs)
-    token_set = _token_set(spec, model, jobs) if streams and not spec.model.synthetic else None
+    own_rows = spec.model.synthetic or spec.model.embedding  # a source with no token set
+    token_set = _token_set(spec, model, jobs) if streams and not own_rows else None
     slots = _make_evaluators(jobs, model, spec, token_set, panel)
     started = time.perf_counter()
     if streams:
@@ -214,7 +227,7 @@ def _make_evaluators(jobs, model, spec: GroupSpec, token_set, panel) -> dict:
     from saebench.run.planning import parse_config
     from saebench.sources import check_serves
 
-    runner = None if spec.model.synthetic else ModelRunner(model)
+    runner = None if spec.model.synthetic or spec.model.embedding else ModelRunner(model)
     serves = sources.get(_source_name(spec)).serves
     llm = _llm_client(spec) if any(job.spec.llm_model for job in jobs) else None
     shared: dict = {}
@@ -245,6 +258,8 @@ def _make_evaluators(jobs, model, spec: GroupSpec, token_set, panel) -> dict:
 
 
 def _source_name(spec: GroupSpec) -> str:
+    if spec.model.embedding:
+        return "embedding"
     return "synthetic" if spec.model.synthetic else "model"
 
 
@@ -262,6 +277,11 @@ def _shared_pass(slots: list, model, token_set, spec: GroupSpec) -> None:
     make = sources.get(_source_name(spec))
     if spec.model.synthetic:
         source = make(model, spec.tokens.n_tokens, spec.tokens.source["stream"], device, identity)
+        size = spec.settings.batch_size or _SYNTHETIC_BATCH
+    elif spec.model.embedding:
+        from saebench.run.embedding import embedding_source
+
+        source = embedding_source(spec, model, identity)
         size = spec.settings.batch_size or _SYNTHETIC_BATCH
     else:
         source = make(model, token_set, device, identity=identity)

@@ -143,6 +143,8 @@ def plan_request(request: RunRequest, resources: Resources | None = None) -> lis
     )
     if model_spec.synthetic:
         specs, groups = _synthetic_groups(r, specs, llm, model_spec, model_obj, loaded, streams)
+    elif model_spec.embedding:
+        specs, groups = _embedding_groups(r, specs, llm, model_spec, model_obj, loaded, streams)
     else:
         groups = _model_groups(r, source, loaded, model_obj, streams)
     dtype = str(sae_dtype).replace("torch.", "") if sae_dtype else None
@@ -161,9 +163,13 @@ def plan_request(request: RunRequest, resources: Resources | None = None) -> lis
 
 def _reads_text(request: RunRequest) -> bool:
     """Whether the run reads a dataset: every model but a synthetic tier (which makes its own
-    samples; when the SAEs name the model, the dataset is checked once they are loaded)."""
+    samples; when the SAEs name the model, the dataset is checked once they are loaded) and
+    an embedding model (whose dataset is a corpus name)."""
+    from saebench.models.embedding import is_embedding_model
     from saebench.synthetic.config import TIERS
 
+    if is_embedding_model(request.model):
+        return False
     return request.dataset is not None or (request.model is not None and request.model not in TIERS)
 
 
@@ -186,6 +192,17 @@ def _synthetic_groups(r: RunRequest, specs, llm, model_spec, model, loaded, stre
     synthetic.check_synthetic_needs(specs)
     tokens = TokenSpec(**synthetic.synthetic_tokens(model_spec, r.n_tokens)) if streams else None
     return specs, [(tokens, [sae_spec for sae_spec, _ in loaded])]
+
+
+def _embedding_groups(r: RunRequest, specs, llm, model_spec, model, loaded, streams: bool):
+    """The evaluator specs and the one group of a run on a sentence-embedding model."""
+    from saebench.run import embedding, synthetic
+
+    embedding.check_embedding_request(r, model, [sae.meta for _, sae in loaded])
+    specs = evaluator_specs(r.evaluators, synthetic.without_logits(r, specs), llm)
+    embedding.check_embedding_needs(specs)
+    tokens = embedding.embedding_tokens(model_spec, r.dataset, r.n_tokens) if streams else None
+    return specs, [(tokens and TokenSpec(**tokens), [sae_spec for sae_spec, _ in loaded])]
 
 
 def _run_settings(request: RunRequest, specs: list[EvaluatorSpec], llm) -> RunSettings:

@@ -207,14 +207,18 @@ class Suite(_Strict):
 
     def _all_evaluators(self) -> list[str]:
         """Every installed evaluator the suite's source can serve: on a model, all but those
-        that need synthetic ground truth; on a synthetic tier, those that need no model
-        (CE/KL aside, which a tier turns off)."""
+        that need synthetic ground truth or embeddings; on a synthetic tier or an embedding
+        model, those that need no model runner (CE/KL aside, which they turn off)."""
+        from saebench.models.embedding import is_embedding_model
         from saebench.registry import evaluators
         from saebench.sources import DOWNSTREAM, ModelSource, SyntheticSource, needed_services
+        from saebench.sources.embedding import EmbeddingSource
         from saebench.synthetic.config import TIERS
 
-        synthetic = self.model in TIERS
-        serves = (SyntheticSource if synthetic else ModelSource).serves
+        embedding = is_embedding_model(self.model)
+        synthetic = self.model in TIERS or embedding  # no logits either
+        serves = (SyntheticSource if self.model in TIERS else ModelSource).serves
+        serves = EmbeddingSource.serves if embedding else serves
         kept = []
         for name in evaluators.names():
             cls = evaluators.get(name)
@@ -290,6 +294,10 @@ class Suite(_Strict):
         if dataset is None:
             return uris, None
         from saebench.data.sources import data_source
+        from saebench.models.embedding import is_embedding_model
+
+        if is_embedding_model(self.model):  # a corpus name, checked when the run is planned
+            return uris, dataset
 
         try:
             source = data_source(dataset)

@@ -28,6 +28,8 @@ _EXPORTS = {
     "check_serves": "saebench.sources.base",
     "needed_services": "saebench.sources.base",
     "TEXT": "saebench.sources.base",
+    "EMBEDDINGS": "saebench.sources.base",
+    "EmbeddingSource": "saebench.sources.embedding",
     "ModelSource": "saebench.sources.model",
     "SyntheticSource": "saebench.sources.synthetic",
 }
@@ -37,6 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from saebench.sources.base import (  # noqa: F401
         ACTIVATIONS,
         DOWNSTREAM,
+        EMBEDDINGS,
         GROUND_TRUTH,
         MODEL_RUNNER,
         TEXT,
@@ -45,6 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
         check_serves,
         needed_services,
     )
+    from saebench.sources.embedding import EmbeddingSource  # noqa: F401
     from saebench.sources.model import ModelSource  # noqa: F401
     from saebench.sources.synthetic import SyntheticSource  # noqa: F401
 

@@ -21,6 +21,7 @@ DOWNSTREAM = "downstream"  # CE and KL of runs with a site edited (needs logits)
 MODEL_RUNNER = "model_runner"  # interventions on prompts (the layers after a site)
 GROUND_TRUTH = "ground_truth"  # the true feature coefficients of every row (synthetic data)
 TEXT = "text"  # token contexts a reader can read (autointerp shows them to a judge)
+EMBEDDINGS = "embeddings"  # pooled sentence embeddings of a corpus, its corpus and query parts
 
 
 @dataclass
@@ -71,6 +72,8 @@ def needed_services(needs: Needs) -> set[str]:
         wanted.add(GROUND_TRUTH)
     if needs.llm:
         wanted.add(TEXT)
+    if needs.embeddings:
+        wanted.add(EMBEDDINGS)
     return wanted
 
 

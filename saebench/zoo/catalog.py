@@ -21,6 +21,9 @@ SYNTH_PREFIXES = {"synth1k-": "synth-1k", "synth4k-": "synth-4k"}  # name prefix
 FAMILIES: list[tuple[str, str, bool, str]] = [
     (SMOLLM2_PREFIX, "saes_smollm2", False, SMOLLM2_MODEL),
     *((prefix, "saes_synth", True, tier) for prefix, tier in SYNTH_PREFIXES.items()),
+    ("attn-", "saes_attn", True, "zoo"),  # attention-output SAEs (SAES_ATTN.md)
+    ("heads-", "saes_heads", False, "zoo"),  # one SAE per attention head (SAES_HEADS.md)
+    ("minilm-", "saes_minilm", True, "minilm-l6"),  # sentence-embedding SAEs (SAES_MINILM.md)
 ]
 
 

@@ -355,3 +355,15 @@ def test_an_absurd_budget_is_refused_before_anything_loads(monkeypatch, tmp_path
     (tmp_path / "t.txt").write_text("\n".join(corpus(50)))
     with pytest.raises(saebench.SaebenchError, match="t.txt"):
         plan("zoo:resid-topk-16", model="zoo", dataset=tmp_path / "t.txt", n_tokens=10**12)
+
+
+def test_a_padded_batch_leaves_the_tokenizer_hash_and_the_keys_as_they_were(tiny_model, texts):
+    """Tokenising a padded batch leaves padding and truncation set on a fast tokenizer; the
+    hash (and so every record key) must not depend on how the tokenizer was last called."""
+    from saebench.identity import tokenizer_hash
+
+    tokenizer = tiny_model.tokenizer
+    before = tokenizer_hash(tokenizer)
+    tiny_model.to_tokens(texts[:2], padding_side="right")
+    assert tokenizer.backend_tokenizer.padding is not None  # the call state did change
+    assert tokenizer_hash(tokenizer) == before

@@ -115,7 +115,7 @@ def test_a_run_stopped_mid_group_keeps_the_records_it_finished(tiny_model, texts
     assert sorted(r.sae.role for r in kept) == ["reference", "sae"]  # written before the crash
     second.crash = False
     _evaluate(tiny_model, texts, tmp_path, [first, second], evaluators=["scored_test"])
-    assert CALLS == [first, second, second]  # the resumed run computes only the second
+    assert [first, second, second] == CALLS  # the resumed run computes only the second
     assert len(load_records(tmp_path)) == 3
 
 

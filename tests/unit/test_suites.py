@@ -101,8 +101,9 @@ def test_presets_and_configs_merge_in_that_order(tmp_path):
 def test_all_is_every_installed_evaluator_with_the_suites_preset(tmp_path):
     text = MINIMAL.replace("  - reconstruction\n", "  - all\n") + "preset: quickstart\n"
     names, configs = load_suite(write(tmp_path, text)).evaluator_configs()
-    # every installed one the model serves (ground_truth needs a synthetic tier)
-    assert names == [n for n in evaluators.names() if n != "ground_truth"]
+    # every installed one the model serves (ground_truth needs a synthetic tier, retrieval
+    # an embedding model)
+    assert names == [n for n in evaluators.names() if n not in ("ground_truth", "retrieval")]
     expected = {
         n: dict(evaluators.get(n).quickstart) for n in names if evaluators.get(n).quickstart
     }
@@ -257,7 +258,8 @@ def test_the_quickstart_suite_is_the_zoo_with_every_evaluator_at_its_preset():
     plan = suite.dry_plan()
     saes = [uri for uri in plan.sae_uris if not uri.startswith("control:")]  # controls: their test
     assert saes == [f"zoo:{n}" for n in sae_names()]
-    assert list(plan.evaluators) == [n for n in evaluators.names() if n != "ground_truth"]
+    on_a_model = [n for n in evaluators.names() if n not in ("ground_truth", "retrieval")]
+    assert list(plan.evaluators) == on_a_model
     for name, config in plan.evaluators.items():
         assert config == dict(evaluators.get(name).quickstart)
     # every zoo SAE states context 64, BOS and an EOS separator: one group, one model load

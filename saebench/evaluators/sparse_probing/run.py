@@ -30,28 +30,8 @@ from saebench.evaluators.sparse_probing.probes import (
     summarise,
 )
 from saebench.evaluators.sparse_probing.scores import score
+from saebench.toolkit.captures import Split, capture_split, encode_rows
 from saebench.toolkit.sites import Position
-
-_ENCODE_ROWS = 4096  # rows per SAE encode call (memory only: codes are per row)
-
-
-@dataclass(frozen=True)
-class Split:
-    """One split's activations ``x`` (float32; ``[n, d]``, or ``[n, heads, d_head]`` at an
-    attention hook) and each attribute's value per row (an object array; None where a prompt
-    has none)."""
-
-    x: np.ndarray
-    labels: dict[str, np.ndarray]
-    n_prompts: int  # before removing duplicates
-
-    def read(self, head: int | None) -> np.ndarray:
-        """``[n, d_in]`` as an SAE reading ``head`` (None: every head) sees the hook."""
-        if self.x.ndim == 2:
-            return self.x
-        if head is not None:
-            return np.ascontiguousarray(self.x[:, head])
-        return self.x.reshape(len(self.x), -1)
 
 
 @dataclass(frozen=True)
@@ -102,21 +82,8 @@ def prepare(cfg: SparseProbingConfig, context) -> Prepared:
 
 def _split(context, split: str, position: Position, attributes: list[str]) -> Split:
     """The split's activations at the hook, one row per distinct (prefix, labels)."""
-    from saebench.toolkit.sites import distinct_activations
-
     prompts = context.task.prompts(split)
-    hook = context.sae.meta.hook_name
-    rows, x = distinct_activations(
-        context.runner,
-        prompts,
-        hook,
-        position,
-        key=lambda p: tuple(p.attributes.get(a) for a in attributes),
-    )
-    labels = {
-        a: np.array([prompts[r].attributes.get(a) for r in rows], dtype=object) for a in attributes
-    }
-    return Split(x.numpy(), labels, len(prompts))
+    return capture_split(context.runner, prompts, context.sae.meta.hook_name, position, attributes)
 
 
 def evaluate(cfg: SparseProbingConfig, sae, prepared: Prepared, context) -> EvalResult:
@@ -131,7 +98,7 @@ def evaluate(cfg: SparseProbingConfig, sae, prepared: Prepared, context) -> Eval
         site=meta.hook_name,
         depends_on=head,
     )
-    sae_results = _probe_all(p.plan, _encode(sae, train_x), _encode(sae, test_x), cfg)
+    sae_results = _probe_all(p.plan, encode_rows(sae, train_x), encode_rows(sae, test_x), cfg)
     units, unit = _units(p.test, p.entity)
     mine = score(sae_results, p.plan, units, unit, cfg)
     theirs = score(raw, p.plan, units, unit, cfg)
@@ -171,19 +138,6 @@ def _need_sklearn() -> None:
             "sparse_probing fits its probes with scikit-learn, which is not installed; "
             "pip install scikit-learn"
         ) from exc
-
-
-def _encode(sae, x: np.ndarray) -> np.ndarray:
-    """The SAE's codes of rows ``x`` (float32 on the CPU)."""
-    import torch
-
-    device = sae.W_dec.device
-    parts = []
-    with torch.no_grad():
-        for start in range(0, len(x), _ENCODE_ROWS):
-            rows = torch.from_numpy(x[start : start + _ENCODE_ROWS]).to(device)
-            parts.append(sae.encode(rows).float().cpu())
-    return torch.cat(parts).numpy()
 
 
 def _probe_all(plan: ProbePlan, train_x, test_x, cfg) -> list[ProbeResult]:

@@ -59,7 +59,9 @@ def test_numbers_do_not_depend_on_the_batch_size(model):
 
     a, b = run(4096), run(777)
     assert a.key == b.key
-    assert a.metrics["explained_variance"] == pytest.approx(b.metrics["explained_variance"], abs=1e-9)
+    assert a.metrics["explained_variance"] == pytest.approx(
+        b.metrics["explained_variance"], abs=1e-9
+    )
     assert a.metrics["mse"] == pytest.approx(b.metrics["mse"], rel=1e-6)
 
 

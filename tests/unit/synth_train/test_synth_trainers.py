@@ -98,7 +98,9 @@ def test_synth_zoo_names_resolve_to_their_folder_and_tier(tmp_path, monkeypatch)
     S.save(trained, tmp_path / "saes_synth" / "synth4k-topk-12-s0")
     assert "synth4k-topk-12-s0" in catalog.all_sae_names()
     assert "synth4k-topk-12-s0" not in catalog.sae_names()  # zoo:* stays the toy zoo's
-    assert catalog.sae_folder("synth4k-topk-12-s0") == tmp_path / "saes_synth" / "synth4k-topk-12-s0"
+    assert (
+        catalog.sae_folder("synth4k-topk-12-s0") == tmp_path / "saes_synth" / "synth4k-topk-12-s0"
+    )
     assert catalog.sae_model("synth4k-topk-12-s0") == "synth-4k"
     assert catalog.sae_model("synth1k-relu-6-s0") == "synth-1k"
     assert expand_glob("zoo:synth4k-*", tmp_path) == ["zoo:synth4k-topk-12-s0"]
