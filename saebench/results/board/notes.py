@@ -26,6 +26,7 @@ class Note:
     null: str  # the main metric's null ("0.5", "0.48–0.52"); "" when none
     partial: int  # records whose work partly failed
     variant: str = ""  # an evaluator's own name for a departure from its method (details)
+    skipped: str = ""  # when every record is skipped: how many, and the first one's reason
 
     def line(self) -> str:
         parts = [self.column, f"v{self.version}, config {self.config_hash[:8]}"]
@@ -35,6 +36,7 @@ class Note:
         parts += [f"null {self.null}"] if self.null else []
         if self.partial:
             parts.append(f"{self.partial} partial record(s): part of their work failed")
+        parts += [self.skipped] if self.skipped else []
         return " · ".join(parts)
 
     def config_text(self) -> str:
@@ -62,9 +64,18 @@ def section_notes(records: list[EvalRecord], columns) -> list[Note]:
                 null=_null_text(group, main),
                 partial=sum(r.status == "partial" for r in group),
                 variant=_variant(group),
+                skipped=_skipped(group),
             )
         )
     return notes
+
+
+def _skipped(group: list[EvalRecord]) -> str:
+    """ "every record skipped (N): REASON" when no record of the group has a number."""
+    reasons = [str(r.details.get("status", "")) for r in group]
+    if not all(reason.startswith("skipped") for reason in reasons):
+        return ""
+    return f"every record skipped ({len(group)}): {reasons[0].removeprefix('skipped: ')}"
 
 
 def _variant(group: list[EvalRecord]) -> str:

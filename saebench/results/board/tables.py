@@ -131,9 +131,14 @@ def board_tables(records: Iterable[EvalRecord], sort_by: str | None = None) -> B
 
 def main_columns(records: list[EvalRecord]) -> list[Column]:
     """Each evaluator's main metric and direction, evaluators in name order (the newest
-    record's declaration wins when versions disagree)."""
+    record's declaration wins when versions disagree). An evaluator with no number in any
+    record (skipped for every SAE: a model that does not know first letters, say) gets no
+    column; the notes under the table give its reason."""
+    scored = {r.evaluator.name for r in records if r.main_value is not None}
     found: dict[str, tuple[str, EvalRecord]] = {}
     for record in records:
+        if record.evaluator.name not in scored:
+            continue
         stamp = record.provenance.created_at
         if record.evaluator.name not in found or stamp >= found[record.evaluator.name][0]:
             found[record.evaluator.name] = (stamp, record)

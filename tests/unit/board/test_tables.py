@@ -127,3 +127,21 @@ def test_newest_copy_of_a_record_wins():
 def test_no_records_is_an_error():
     with pytest.raises(SaebenchError, match="no records"):
         board_tables([])
+
+
+def test_an_evaluator_skipped_for_every_sae_gets_no_column_and_its_reason_in_the_notes(records):
+    skipped = [
+        make_record(sae, "absorption", {"mean_absorption_fraction": None},
+                    main="mean_absorption_fraction", higher={"mean_absorption_fraction": False},
+                    hook=RESID).model_copy(
+            update={"details": {"status": "skipped: the model does not know first letters"}})
+        for sae in ("resid-a", "resid-b")
+    ]  # fmt: skip
+    board = board_tables(records + skipped)
+    assert "absorption" not in {c.evaluator for c in board.columns}
+    lines = [n.line() for n in section(board, RESID).notes]
+    (line,) = [line for line in lines if line.startswith("absorption")]
+    assert "every record skipped (2): the model does not know first letters" in line
+    # one scored record keeps the column (the others show as missing)
+    scored = skipped[0].model_copy(update={"metrics": {"mean_absorption_fraction": 0.3}})
+    assert "absorption" in {c.evaluator for c in board_tables(records + [scored]).columns}
