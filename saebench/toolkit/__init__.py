@@ -2,7 +2,11 @@
 bootstrap over units, Wilson), thread-count determinism, probes, sites (activations of a
 task split at a span), reference dictionaries and the answer rules (which prompts a model
 answers). Evaluators import from here, never from each other. Names load on first use; none
-of them loads torch at import.
+of them loads torch at import. Modules used by fewer evaluators are imported by path:
+``captures`` (a task split's activations, shared by sparse_probing and sae_probes), ``spans``
+(every token of a span, pooled), ``matching`` (decoder matching of panels), ``circuits``
+(a model's reference circuit by head ablation) and ``block_quantiles`` (quantiles with a
+block bootstrap).
 
 Example:
     >>> from saebench.toolkit import ContextSums, bootstrap, wilson
