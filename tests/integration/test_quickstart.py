@@ -18,7 +18,7 @@ TOKENS = 4096
 FAST_EVALUATORS = ["reconstruction", "sparsity", "mdl"]
 
 
-def _run(out, evaluators=None):
+def _run(out, evaluators=None, embeddings=False):
     import contextlib
     import io
 
@@ -34,6 +34,8 @@ def _run(out, evaluators=None):
     stdout = io.StringIO()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(module, "quickstart_suite", lambda: suite)
+        if not embeddings:  # the embedding part has its own tests below
+            patch.setattr(module, "embedding_suite", lambda: None)
         with contextlib.redirect_stdout(stdout), pytest.raises(SystemExit) as exit_info:
             main(["quickstart", "--out", str(out), "--tokens", str(TOKENS), "--quiet"])
     return out, exit_info.value.code, stdout.getvalue(), suite
@@ -121,3 +123,40 @@ def test_the_whole_shipped_quickstart_runs_every_offline_evaluator(tmp_path):
     assert {"reconstruction", "ravel", "absorption", "decoder_structure"} <= evaluators
     # autointerp needs a judge and is listed as skipped
     assert "skipped autointerp: needs" in out
+
+
+def test_the_embedding_part_is_the_minilm_suite_when_its_extra_is_installed(monkeypatch):
+    from importlib import util
+
+    from saebench import quickstart as module
+
+    suite = module.embedding_suite()
+    if suite is not None:  # the extra is installed (dev installs it)
+        assert suite.name == "minilm" and suite.preset == "quickstart"
+        assert suite.model == "minilm-l6"
+    real = util.find_spec
+    monkeypatch.setattr(util, "find_spec", lambda name: None if "minilm" in name else real(name))
+    assert module.embedding_suite() is None
+
+
+def test_without_the_extra_the_quickstart_says_how_to_add_it(tmp_path, monkeypatch, capsys):
+    from saebench import quickstart as module
+
+    monkeypatch.setattr(module, "embedding_suite", lambda: None)
+    assert module._embedding_part(tmp_path, progress=False) == ""
+    assert "saebench[embeddings]" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_the_quickstart_adds_the_embedding_board_to_its_records_and_report(tmp_path):
+    from saebench import quickstart as module
+
+    if module.embedding_suite() is None:
+        pytest.skip("the embeddings extra is not installed")
+    out_dir, code, out, _ = _run(tmp_path, FAST_EVALUATORS, embeddings=True)
+    assert code == 0
+    records = load_records(out_dir / "records")
+    minilm = {r.sae.name for r in records if r.model.name == "minilm-l6" and r.sae.role == "sae"}
+    assert {"minilm-topk-16", "minilm-random"} <= minilm
+    report = (out_dir / "report.md").read_text()
+    assert "SAEs on sentence embeddings" in report and "minilm-topk-16" in report
