@@ -141,9 +141,15 @@ def _on_sigterm_unwind():
 
 def _raise_terminated(signum, frame) -> None:
     # Once only: a repeated SIGTERM must not cut short the cleanup the first one started
-    # (scratch folders are removed while the stack unwinds).
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # (scratch folders are removed while the stack unwinds). A Python no-op, not SIG_IGN: a
+    # SIGTERM already caught by the C handler but not yet run would find SIG_IGN in place
+    # and raise "OSError: Signal 15 ignored due to race condition" mid-cleanup.
+    signal.signal(signal.SIGTERM, _ignore_repeat)
     raise Terminated()
+
+
+def _ignore_repeat(signum, frame) -> None:
+    """A SIGTERM after the first, while the run unwinds: nothing to do."""
 
 
 def _exit_terminated(signum, frame) -> None:
