@@ -229,6 +229,12 @@ class EvalResult:
     references: list[Reference] = field(default_factory=list)
     status: Literal["complete", "partial"] = "complete"
 
+    @classmethod
+    def skipped(cls, metrics: type[EvalMetrics], status: str, **details: Any) -> EvalResult:
+        """A result with no numbers and the reason in ``details["status"]`` ("skipped: ...")
+        for an SAE the evaluator does not read (a transcoder, a site it does not apply to)."""
+        return cls(metrics=metrics(), details={"status": status, **details})
+
 
 class Evaluator:
     name: ClassVar[str] = ""  # set from the entry point (or register_evaluator) on loading

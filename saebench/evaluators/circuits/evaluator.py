@@ -57,7 +57,7 @@ class CircuitsEvaluator(PanelEvaluator):
     def evaluate_panel(self, saes: list, context: EvalContext) -> EvalResult:
         reason = skip_reason(saes)
         if reason is not None:
-            return skipped(reason)
+            return EvalResult.skipped(CircuitsMetrics, reason)
         from saebench.evaluators.circuits.run import evaluate_circuits
 
         return evaluate_circuits(saes, self.config, context)
@@ -70,8 +70,3 @@ def skip_reason(saes: list) -> str | None:
     if len(set(heads)) < len(heads):
         return "skipped: two SAEs of this family read the same head; give one SAE per head"
     return None
-
-
-def skipped(status: str) -> EvalResult:
-    """A record with no scores and the reason in ``details["status"]``."""
-    return EvalResult(metrics=CircuitsMetrics(), details={"status": status})

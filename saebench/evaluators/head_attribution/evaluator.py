@@ -54,7 +54,7 @@ class HeadAttributionEvaluator(Evaluator):
 
     def finish(self) -> EvalResult:
         if self.reason is not None:
-            return skipped(self.reason)
+            return EvalResult.skipped(HeadAttributionMetrics, self.reason)
         from saebench.evaluators.head_attribution.examples import capture, examples
         from saebench.evaluators.head_attribution.run import result
 
@@ -86,11 +86,6 @@ def skip_reason(meta, n_heads: int | None) -> str | None:
     if n_heads is None or meta.d_in % n_heads:
         return f"skipped: d_in {meta.d_in} does not split into the model's {n_heads} heads"
     return None
-
-
-def skipped(status: str) -> EvalResult:
-    """A record with no scores and the reason in ``details["status"]``."""
-    return EvalResult(metrics=HeadAttributionMetrics(), details={"status": status})
 
 
 def _n_heads(context: EvalContext) -> int | None:

@@ -64,10 +64,12 @@ class OutputScoreEvaluator(Evaluator):
         self.update_seconds += time.process_time() - began
 
     def finish(self) -> EvalResult:
-        from saebench.evaluators.output_score.run import run_output_score, skipped
+        from saebench.evaluators.output_score.run import run_output_score
 
         if self.context.runner is None:
-            return skipped("skipped: the source has no model to amplify latents in")
+            return EvalResult.skipped(
+                OutputScoreMetrics, "skipped: the source has no model to amplify latents in"
+            )
         if self.collector is None:
             raise SaebenchError("output_score: no token was evaluated; check the dataset")
         result = run_output_score(self.config, self.context, self.collector)

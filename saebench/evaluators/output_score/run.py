@@ -70,7 +70,7 @@ def run_output_score(config: OutputScoreConfig, context, collector: TopContexts)
     sae, runner = context.sae, context.runner
     problem = site_problem(sae, runner.model)
     if problem is not None:
-        return skipped(problem)
+        return EvalResult.skipped(OutputScoreMetrics, problem)
     from saebench.toolkit.determinism import fixed_threads
 
     began = time.process_time()
@@ -145,11 +145,6 @@ def summarise(config, found, inputs: np.ndarray, null_inputs: np.ndarray, collec
     }
     sizes = {"latents": n, "latents_with_input_score": int(rated.sum()), "null_directions": n}
     return EvalResult(metrics, details, intervals=intervals, nulls=nulls, sample_sizes=sizes)
-
-
-def skipped(status: str) -> EvalResult:
-    """A record with no scores and the reason in ``details["status"]``."""
-    return EvalResult(metrics=OutputScoreMetrics(), details={"status": status})
 
 
 def _per_latent(found, inputs: np.ndarray, collector: TopContexts, model) -> list[dict]:

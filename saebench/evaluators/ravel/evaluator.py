@@ -57,9 +57,10 @@ class RavelEvaluator(PromptEvaluator):
     def finish(self) -> EvalResult:
         sae = self.context.sae
         if sae.meta.is_transcoder:
-            return skipped(
+            return EvalResult.skipped(
+                RavelMetrics,
                 f"skipped: a transcoder reads {sae.meta.hook_name} and writes "
-                f"{sae.meta.output_hook}; RAVEL swaps latents of one activation"
+                f"{sae.meta.output_hook}; RAVEL swaps latents of one activation",
             )
         if self.context.runner is None or self.context.task is None:
             raise SaebenchError("ravel needs a model runner and its task; run it through a plan")
@@ -82,8 +83,3 @@ class RavelEvaluator(PromptEvaluator):
         from saebench.evaluators.ravel.run import evaluate_sae
 
         return evaluate_sae(self.config, sae, prepared, context)
-
-
-def skipped(status: str) -> EvalResult:
-    """A record with no scores and the reason in ``details["status"]``."""
-    return EvalResult(metrics=RavelMetrics(), details={"status": status})

@@ -61,10 +61,10 @@ class RetrievalEvaluator(Evaluator):
         self.rows.add(batch)
 
     def finish(self) -> EvalResult:
-        from saebench.evaluators.retrieval.run import skipped, summarise
+        from saebench.evaluators.retrieval.run import summarise
 
         if self.unreadable is not None:
-            return skipped(self.unreadable)
+            return EvalResult.skipped(RetrievalMetrics, self.unreadable)
         if self.rows is None:
-            return skipped("skipped: no embedding was streamed")
+            return EvalResult.skipped(RetrievalMetrics, "skipped: no embedding was streamed")
         return summarise(self.rows, self.config, self.context)

@@ -45,18 +45,15 @@ class Rows:
         }
 
 
-def skipped(status: str) -> EvalResult:
-    """A record with no scores and the reason in ``details["status"]``."""
-    return EvalResult(metrics=RetrievalMetrics(), details={"status": status})
-
-
 def summarise(rows: Rows, config: RetrievalConfig, context) -> EvalResult:
     """Every metric of the gathered rows, with intervals over queries and the nulls."""
     data = rows.arrays()
     corpus, query = data["part"] == CORPUS, np.flatnonzero(data["part"] == QUERY)
     query = query[: config.max_queries]
     if corpus.sum() < config.k or len(query) < 2:
-        return skipped(f"skipped: needs at least {config.k} corpus texts and 2 queries")
+        return EvalResult.skipped(
+            RetrievalMetrics, f"skipped: needs at least {config.k} corpus texts and 2 queries"
+        )
     sides = {name: (data[name][query], data[name][corpus]) for name in ("x", "x_hat", "codes")}
     metrics, intervals = reconstruction_scores(data, corpus, config)
     per_query = retrieval_per_query(sides, config)

@@ -50,9 +50,9 @@ class SaeProbesEvaluator(PromptEvaluator):
 
     def finish(self) -> EvalResult:
         if self.config.skip is not None:
-            from saebench.evaluators.sae_probes.run import skipped
+            from saebench.evaluators.sae_probes.config import SaeProbesMetrics
 
-            return skipped(self.config.skip)
+            return EvalResult.skipped(SaeProbesMetrics, self.config.skip)
         return super().finish()
 
     def prepare(self, context: EvalContext) -> Any:

@@ -151,7 +151,7 @@ def quiet_threads() -> Iterator[None]:
 def evaluate(cfg: SaeProbesEvalConfig, sae, prepared: Prepared, context) -> EvalResult:
     """One SAE's record, with the raw-activation probe and the baselines as references."""
     if prepared.status is not None:
-        return skipped(prepared.status)
+        return EvalResult.skipped(SaeProbesMetrics, prepared.status)
     meta, p = sae.meta, prepared
     head = meta.hook_head_index
     raw = tuple(s.read(head) if s is not None else None for s in (p.train, p.test, p.ood))
@@ -186,8 +186,3 @@ def _reference(cfg, p: Prepared, raw: tuple, context, meta, head, method: str) -
         size=int(raw[0].shape[1]),
         nulls=scored.nulls,
     )
-
-
-def skipped(status: str) -> EvalResult:
-    """A record with no numbers and the reason (the quickstart runs every evaluator)."""
-    return EvalResult(metrics=SaeProbesMetrics(), details={"status": status})

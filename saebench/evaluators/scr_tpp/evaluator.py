@@ -52,9 +52,7 @@ class _ScrTpp(PromptEvaluator):
     @classmethod
     def skipped(cls, status: str) -> EvalResult:
         """A record with no scores and the reason in ``details["status"]``."""
-        return EvalResult(
-            metrics=cls.Metrics(), details={"status": status, "warning": AUDIT_WARNING}
-        )
+        return EvalResult.skipped(cls.Metrics, status, warning=AUDIT_WARNING)
 
     def prepare(self, context: EvalContext) -> Any:
         from saebench.evaluators.scr_tpp.prepare import prepare

@@ -66,7 +66,7 @@ class SupervisedEvaluator(PromptEvaluator):
             raise SaebenchError("supervised needs a task and a model runner (run it via evaluate)")
         # before preparing: a site read only by transcoders is never studied
         reason = _unsupported(ctx.sae)
-        return _skipped(reason) if reason else super().finish()
+        return EvalResult.skipped(SupervisedMetrics, reason) if reason else super().finish()
 
     def prepare(self, context) -> dict[str, Any]:
         """The study, the supervised dictionary's and the references' scores at the site."""
@@ -78,7 +78,7 @@ class SupervisedEvaluator(PromptEvaluator):
 
     def evaluate(self, sae, prepared: dict[str, Any], context) -> EvalResult:
         if prepared["status"] != "ok":
-            return _skipped(prepared["status"])
+            return EvalResult.skipped(SupervisedMetrics, prepared["status"])
         from saebench.evaluators.supervised.run import sae_result
 
         return sae_result(prepared, sae, self.config)
@@ -92,7 +92,3 @@ def _unsupported(sae) -> str | None:
             "reconstruction of its input hook to substitute"
         )
     return None
-
-
-def _skipped(reason: str) -> EvalResult:
-    return EvalResult(metrics=SupervisedMetrics(), details={"status": reason})
